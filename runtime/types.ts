@@ -1,0 +1,158 @@
+// The one contract between src/ and the runtime adapters (node.ts, bun.ts, deno.ts).
+//
+// src/ sees only these types; an entry file (runtime/main_*.ts) builds a Runtime and hands it to
+// src/main.ts start(). Everything that knows which runtime it runs on stays in runtime/.
+//
+// Chunk ownership:
+//   - read side: `handler.data(sock, chunk)` lends `chunk` for the duration of the call only; the
+//     adapter may reuse its memory afterwards. The core copies what it keeps (into mbufs).
+//   - write side: `sock.write(bytes)` hands `bytes` over to the adapter, which may keep a
+//     reference until the kernel has taken it. The caller must not modify it afterwards.
+//
+// Callbacks are methods of one handler object shared by every socket of a listener (no closure
+// per connection); `sock.ctx` is the caller's slot for its per-connection state.
+
+/** Errno names the adapters normalise their errors to (twemproxy prints strerror of these). */
+export type ErrnoName =
+  | "ECONNREFUSED"
+  | "ECONNRESET"
+  | "ECONNABORTED"
+  | "ETIMEDOUT"
+  | "EPIPE"
+  | "EHOSTDOWN"
+  | "EHOSTUNREACH"
+  | "ENETUNREACH"
+  | "EADDRINUSE"
+  | "EADDRNOTAVAIL"
+  | "EACCES"
+  | "ENOENT"
+  | "EINVAL"
+  | "EMFILE"
+  | "EIO";
+
+/** Event callbacks of a socket. One object serves many sockets. */
+export interface SocketHandler {
+  /** Outgoing connect completed; the socket is ready for writes. Not called for accepted sockets. */
+  open(sock: Socket): void;
+  /** Bytes arrived. `chunk` is borrowed for this call only. */
+  data(sock: Socket, chunk: Uint8Array): void;
+  /** The socket can take more after a write() that returned false. */
+  drain(sock: Socket): void;
+  /** The peer half-closed (EOF on read). Writes remain possible until end() or close(). */
+  end(sock: Socket): void;
+  /**
+   * The socket is gone (closed by us, by the peer, or by an error). Called exactly once per
+   * socket, also for a connect that failed; `err` is null for an orderly close.
+   */
+  close(sock: Socket, err: ErrnoName | null): void;
+}
+
+/** One TCP or unix-domain stream connection. */
+export interface Socket {
+  /** Free slot for the owner's per-connection state (the core keeps its Conn here). */
+  ctx: unknown;
+  /**
+   * Queue `bytes` for sending; ownership passes to the adapter. Returns false when the adapter
+   * holds more than its high-water mark: the caller should wait for `handler.drain` before
+   * writing more. Writing after false is allowed (the adapter buffers) but unbounded.
+   */
+  write(bytes: Uint8Array): boolean;
+  /** Bytes accepted by write() and not yet handed to the kernel. */
+  readonly bufferedAmount: number;
+  /** Half-close: send FIN after queued bytes are flushed; reading continues. */
+  end(): void;
+  /** Tear the connection down now; queued bytes are dropped. `handler.close` follows. */
+  close(): void;
+  /** Stop calling `handler.data` until resume(). */
+  pause(): void;
+  resume(): void;
+  setNoDelay(on: boolean): void;
+  setKeepAlive(on: boolean, initialDelayMs: number): void;
+  /** Peer address as text ("127.0.0.1", "::1", or the unix path / "" when unknown). */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+/** Where to listen or connect: TCP host and port, or a unix socket path. */
+export type Endpoint =
+  | { readonly host: string; readonly port: number; readonly path?: undefined }
+  | { readonly path: string; readonly host?: undefined; readonly port?: undefined };
+
+export interface ListenOptions {
+  readonly endpoint: Endpoint;
+  /** listen(2) backlog. */
+  readonly backlog: number;
+  /** File mode for a unix socket path (e.g. 0o666); ignored for TCP. */
+  readonly mode?: number | undefined;
+  /** SO_REUSEPORT where the runtime supports it; ignored elsewhere. */
+  readonly reusePort?: boolean | undefined;
+}
+
+export interface Listener {
+  /** Bound address (the real port when 0 was asked for). */
+  readonly endpoint: Endpoint;
+  /** Stop accepting; existing sockets are not affected. */
+  close(): void;
+}
+
+export interface ConnectOptions {
+  readonly endpoint: Endpoint;
+  readonly noDelay?: boolean | undefined;
+  readonly keepAlive?: boolean | undefined;
+}
+
+export interface TimerHandle {
+  readonly _timer: unknown;
+}
+
+export type SignalName = "SIGHUP" | "SIGINT" | "SIGTERM" | "SIGTTIN" | "SIGTTOU" | "SIGUSR1" | "SIGUSR2" | "SIGPIPE";
+
+/** An append-only log file that can be reopened (logrotate) in place. */
+export interface LogFile {
+  write(text: string): void;
+  reopen(): void;
+  close(): void;
+}
+
+/** Everything src/ may ask of the process it runs in. */
+export interface Runtime {
+  readonly name: "node" | "bun" | "deno";
+  /** Bind and listen; rejects with an Error whose `code` is an ErrnoName (EADDRINUSE, EACCES...). */
+  listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener>;
+  /**
+   * Start connecting; returns at once. Later `handler.open` or `handler.close(sock, err)` is called.
+   * Host names are resolved here, on every call; a failed lookup closes with EHOSTDOWN.
+   */
+  connect(opts: ConnectOptions, handler: SocketHandler): Socket;
+
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Wall clock, seconds since the epoch. */
+  unixTime(): number;
+  setTimer(ms: number, fn: () => void): TimerHandle;
+  clearTimer(t: TimerHandle): void;
+  /** Run `fn` after the current I/O callbacks (microtask or immediate). */
+  defer(fn: () => void): void;
+
+  onSignal(sig: SignalName, fn: (sig: SignalName) => void): void;
+
+  /** Command-line arguments after the program (and script) name. */
+  readonly args: readonly string[];
+  readonly pid: number;
+  env(name: string): string | undefined;
+  hostname(): string;
+  exit(code: number): never;
+
+  writeStdout(text: string): void;
+  writeStderr(text: string): void;
+  readTextFile(path: string): string;
+  writeTextFile(path: string, text: string): void;
+  removeFile(path: string): void;
+  /** Open `path` for appending; `null` means stderr. */
+  openLog(path: string | null): LogFile;
+  /**
+   * Start a detached copy of this program with `args`, its standard streams on /dev/null, in a
+   * new session; returns the child's pid. The caller then exits (nutcracker -d).
+   */
+  spawnDetached(args: readonly string[]): number;
+}

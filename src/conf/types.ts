@@ -1,0 +1,53 @@
+// Validated configuration: one PoolConf per YAML pool, with twemproxy's key names and defaults.
+
+import type { Endpoint } from "../../runtime/types.ts";
+import type { DistName, HashName } from "../hashkit/types.ts";
+
+/** One entry of a pool's `servers:` list, e.g. `127.0.0.1:6379:1 alpha` or `/tmp/r.sock:1`. */
+export interface ServerConf {
+  /** The entry as written, without the name: `host:port:weight` or `path:weight` (stats, logs). */
+  readonly pname: string;
+  /** Identity used by ketama and stats: the given name, else `host:port` (else the path). */
+  readonly name: string;
+  /** True when the entry carried an explicit name. */
+  readonly named: boolean;
+  readonly endpoint: Endpoint;
+  readonly weight: number;
+  /** 1-based line in the YAML file, for messages. */
+  readonly line: number;
+}
+
+/** `listen:` as `host:port`, `[::1]:port`, or `/path/to/sock [mode]`. */
+export interface ListenConf {
+  /** As written in the file (twemproxy prints it in logs and stats). */
+  readonly pname: string;
+  readonly endpoint: Endpoint;
+  /** Octal permission for a unix socket path, e.g. 0o666; null when not given. */
+  readonly mode: number | null;
+}
+
+/** A pool, with every twemproxy 0.5.0 key (plus `reuseport` from twemproxy master). */
+export interface PoolConf {
+  readonly name: string;
+  readonly listen: ListenConf;
+  readonly hash: HashName;
+  /** The two tag bytes (e.g. `{` `}`), or null. */
+  readonly hash_tag: Uint8Array | null;
+  readonly distribution: DistName;
+  /** Milliseconds; -1 means wait forever (twemproxy's default). */
+  readonly timeout: number;
+  readonly backlog: number;
+  readonly client_connections: number;
+  readonly redis: boolean;
+  readonly redis_auth: string | null;
+  readonly redis_db: number;
+  readonly preconnect: boolean;
+  readonly auto_eject_hosts: boolean;
+  readonly server_connections: number;
+  readonly server_retry_timeout: number;
+  readonly server_failure_limit: number;
+  readonly tcpkeepalive: boolean;
+  readonly reuseport: boolean;
+  /** In twemproxy's order: sorted by name, shorter names first, then bytewise (nc_conf.c). */
+  readonly servers: readonly ServerConf[];
+}
