@@ -32,7 +32,10 @@ export type ErrnoName =
 
 /** Event callbacks of a socket. One object serves many sockets. */
 export interface SocketHandler {
-  /** Outgoing connect completed; the socket is ready for writes. Not called for accepted sockets. */
+  /**
+   * The socket is ready: an outgoing connect completed, or a listener accepted it. Called once,
+   * before any other callback of that socket, so the owner can set `sock.ctx` here.
+   */
   open(sock: Socket): void;
   /** Bytes arrived. `chunk` is borrowed for this call only. */
   data(sock: Socket, chunk: Uint8Array): void;

@@ -1,0 +1,417 @@
+// RESP request and reply parsers for redis pools: resumable byte state machines (nc_redis.c).
+//
+// Both parsers start at msg.pidx/msg.ppos, walk the message's mbuf chain, and store their state
+// back on the message when the bytes run out (AGAIN). They never look back at earlier bytes, so a
+// message may be cut anywhere, one byte per read included. On OK, pidx/ppos point just past the
+// message (msgSplit cuts there). Bad input returns ERROR; nothing throws.
+//
+// Requests must be multi-bulk (`*N\r\n$len\r\narg\r\n...`), as in twemproxy: inline commands
+// are not supported. Keys are recorded as (mbuf index, offset, length) and may span mbufs, so a
+// key longer than an mbuf works here (twemproxy closes such a connection).
+
+import { type Msg, ParseResult } from "../core/message.ts";
+import { CmdShape, lookupCommand, REDIS_COMMANDS, type RedisCommand } from "./redis_commands.ts";
+
+// Request states, named after nc_redis.c's where they match.
+const SW_START = 0;
+const SW_NARG = 1;
+const SW_NARG_LF = 2;
+const SW_ARG_LEN_START = 3; // expect '$'
+const SW_ARG_LEN = 4; // digits until CR
+const SW_ARG_LEN_LF = 5;
+const SW_ARG = 6; // rlen data bytes
+const SW_ARG_CR = 7;
+const SW_ARG_LF = 8;
+
+const CR = 13;
+const LF = 10;
+const STAR = 42; // '*'
+const DOLLAR = 36; // '$'
+const MINUS = 45; // '-'
+const PLUS = 43; // '+'
+const COLON = 58; // ':'
+
+/** Largest bulk string redis accepts (proto-max-bulk-len default), and our cap on counts. */
+const MAX_BULK = 512 * 1024 * 1024;
+const MAX_NARG = 1024 * 1024 * 1024;
+
+/** The command of a parsed request (msg.type is its table index + 1). */
+export function requestCommand(msg: Msg): RedisCommand | null {
+  return msg.type > 0 ? (REDIS_COMMANDS[msg.type - 1] ?? null) : null;
+}
+
+/** Which argument positions (1-based after the command name) are keys, per command shape. */
+function isKeyArg(msg: Msg, shape: CmdShape, i: number): boolean {
+  switch (shape) {
+    case CmdShape.arg0:
+    case CmdShape.arg1:
+    case CmdShape.arg2:
+    case CmdShape.arg3:
+    case CmdShape.argn:
+      return i === 1;
+    case CmdShape.argx:
+      return true;
+    case CmdShape.argkvx:
+      return (i & 1) === 1;
+    case CmdShape.argeval:
+      // script, numkeys, then numkeys keys; msg.integer holds numkeys once arg 2 is parsed
+      return i >= 3 && i < 3 + msg.integer;
+    default:
+      return false;
+  }
+}
+
+/** Whether argument counts fit the shape; `narg` counts the command name too (nc_redis.c checks). */
+function arityOk(msg: Msg, shape: CmdShape): boolean {
+  const n = msg.narg;
+  switch (shape) {
+    case CmdShape.argz:
+      return n === 1;
+    case CmdShape.arg0:
+      return n === 2;
+    case CmdShape.arg1:
+      return n === 3;
+    case CmdShape.arg2:
+      return n === 4;
+    case CmdShape.arg3:
+      return n === 5;
+    case CmdShape.argn:
+    case CmdShape.argx:
+      return n >= 2;
+    case CmdShape.argkvx:
+      return n >= 3 && (n & 1) === 1;
+    case CmdShape.argeval:
+      return n >= 3 && msg.integer >= 1 && msg.integer <= n - 3;
+    default:
+      return true;
+  }
+}
+
+/**
+ * Parse one request. On OK: msg.type is set, msg.keys holds the key positions, and
+ * msg.pidx/ppos point past the request.
+ * Cost: O(bytes) for headers, O(1) per mbuf for bulk payloads.
+ */
+export function redisParseReq(msg: Msg): ParseResult {
+  const mbufs = msg.mbufs;
+  if (mbufs.length === 0) return ParseResult.AGAIN;
+  let idx = msg.pidx;
+  let p = msg.ppos;
+  let state = msg.state;
+  let num = msg.num;
+  let rlen = msg.rlen;
+  let shape: CmdShape = msg.type > 0 ? REDIS_COMMANDS[msg.type - 1]!.shape : CmdShape.argz;
+
+  for (; idx < mbufs.length; idx++, p = 0) {
+    const m = mbufs[idx]!;
+    const buf = m.buf;
+    const lim = m.last;
+    while (p < lim) {
+      const ch = buf[p]!;
+      switch (state) {
+        case SW_START:
+          if (ch !== STAR) return ParseResult.ERROR;
+          num = 0;
+          state = SW_NARG;
+          p++;
+          break;
+
+        case SW_NARG:
+          if (ch >= 48 && ch <= 57) {
+            num = num * 10 + (ch - 48);
+            if (num > MAX_NARG) return ParseResult.ERROR;
+          } else if (ch === CR) {
+            if (num === 0) return ParseResult.ERROR;
+            msg.narg = msg.rnarg = num;
+            state = SW_NARG_LF;
+          } else {
+            return ParseResult.ERROR;
+          }
+          p++;
+          break;
+
+        case SW_NARG_LF:
+        case SW_ARG_LEN_LF:
+          if (ch !== LF) return ParseResult.ERROR;
+          p++;
+          if (state === SW_NARG_LF) {
+            msg.argi = 0;
+            state = SW_ARG_LEN_START;
+          } else {
+            // a bulk payload starts here: note it if it is a key
+            if (msg.argi > 0 && isKeyArg(msg, shape, msg.argi)) msg.keys.push(idx, p, rlen);
+            else if (msg.argi === 0 && rlen > msg.name.length) return ParseResult.ERROR;
+            msg.nameLen = 0;
+            num = 0;
+            state = rlen === 0 ? SW_ARG_CR : SW_ARG;
+          }
+          break;
+
+        case SW_ARG_LEN_START:
+          if (ch !== DOLLAR) return ParseResult.ERROR;
+          rlen = 0;
+          state = SW_ARG_LEN;
+          p++;
+          break;
+
+        case SW_ARG_LEN:
+          if (ch >= 48 && ch <= 57) {
+            rlen = rlen * 10 + (ch - 48);
+            if (rlen > MAX_BULK) return ParseResult.ERROR;
+          } else if (ch === CR) {
+            state = SW_ARG_LEN_LF;
+          } else {
+            return ParseResult.ERROR;
+          }
+          p++;
+          break;
+
+        case SW_ARG: {
+          const take = Math.min(rlen, lim - p);
+          if (msg.argi === 0) {
+            // command name: keep it upper-cased for the table lookup
+            const name = msg.name;
+            let n = msg.nameLen;
+            for (let i = p, e = p + take; i < e; i++) {
+              const c = buf[i]!;
+              name[n++] = c >= 97 && c <= 122 ? c - 32 : c;
+            }
+            msg.nameLen = n;
+          } else if (shape === CmdShape.argeval && msg.argi === 2) {
+            // numkeys: digits only, as redis requires
+            for (let i = p, e = p + take; i < e; i++) {
+              const c = buf[i]!;
+              if (c < 48 || c > 57) return ParseResult.ERROR;
+              num = num * 10 + (c - 48);
+              if (num > MAX_NARG) return ParseResult.ERROR;
+            }
+          }
+          p += take;
+          rlen -= take;
+          if (rlen === 0) state = SW_ARG_CR;
+          break;
+        }
+
+        case SW_ARG_CR:
+          if (ch !== CR) return ParseResult.ERROR;
+          state = SW_ARG_LF;
+          p++;
+          break;
+
+        case SW_ARG_LF: {
+          if (ch !== LF) return ParseResult.ERROR;
+          p++;
+          if (msg.argi === 0) {
+            const type = lookupCommand(msg.name, msg.nameLen);
+            if (type === 0) return ParseResult.ERROR;
+            msg.type = type;
+            shape = REDIS_COMMANDS[type - 1]!.shape;
+          } else if (shape === CmdShape.argeval && msg.argi === 2) {
+            msg.integer = num;
+          }
+          msg.argi++;
+          if (--msg.rnarg === 0) {
+            if (!arityOk(msg, shape)) return ParseResult.ERROR;
+            msg.state = SW_START;
+            msg.pidx = idx;
+            msg.ppos = p;
+            return ParseResult.OK;
+          }
+          state = SW_ARG_LEN_START;
+          break;
+        }
+
+        default:
+          return ParseResult.ERROR;
+      }
+    }
+    if (idx === mbufs.length - 1) break;
+  }
+  msg.state = state;
+  msg.num = num;
+  msg.rlen = rlen;
+  msg.pidx = idx;
+  msg.ppos = p;
+  return ParseResult.AGAIN;
+}
+
+// Reply states.
+const RS_START = 0; // type byte
+const RS_LINE = 1; // simple string / error: until CR
+const RS_INT = 2; // integer digits until CR
+const RS_BULK_LEN = 3;
+const RS_MULTI_LEN = 4;
+const RS_BULK = 5; // rlen data bytes
+const RS_CR = 6; // expect CR after a bulk payload
+const RS_LF = 7; // expect LF, then the element is complete
+const RS_LEN_LF = 8; // LF after a bulk length: payload (or nil) follows
+
+/** Reply types (msg.type of a response), after twemproxy's MSG_RSP_REDIS_*. */
+export const RspType = {
+  STATUS: 1,
+  ERROR: 2,
+  INTEGER: 3,
+  BULK: 4,
+  MULTIBULK: 5,
+} as const;
+
+/**
+ * Parse one reply of any nesting depth. On OK: msg.type is the top-level RspType, msg.integer
+ * the value of an integer reply or the element count of an array reply.
+ */
+export function redisParseRsp(msg: Msg): ParseResult {
+  const mbufs = msg.mbufs;
+  if (mbufs.length === 0) return ParseResult.AGAIN;
+  const stack = msg.stack;
+  let idx = msg.pidx;
+  let p = msg.ppos;
+  let state = msg.state;
+  let num = msg.num;
+  let neg = msg.neg;
+  let rlen = msg.rlen;
+
+  for (; idx < mbufs.length; idx++, p = 0) {
+    const m = mbufs[idx]!;
+    const buf = m.buf;
+    const lim = m.last;
+    while (p < lim) {
+      const ch = buf[p]!;
+      switch (state) {
+        case RS_START: {
+          const top = stack.length === 0;
+          num = 0;
+          neg = false;
+          if (ch === PLUS || ch === MINUS) {
+            if (top) msg.type = ch === PLUS ? RspType.STATUS : RspType.ERROR;
+            state = RS_LINE;
+          } else if (ch === COLON) {
+            if (top) msg.type = RspType.INTEGER;
+            state = RS_INT;
+          } else if (ch === DOLLAR) {
+            if (top) msg.type = RspType.BULK;
+            state = RS_BULK_LEN;
+          } else if (ch === STAR) {
+            if (top) msg.type = RspType.MULTIBULK;
+            state = RS_MULTI_LEN;
+          } else {
+            return ParseResult.ERROR;
+          }
+          p++;
+          break;
+        }
+
+        case RS_LINE: {
+          // scan to CR in one go
+          let i = p;
+          while (i < lim && buf[i] !== CR) i++;
+          p = i;
+          if (i < lim) {
+            state = RS_LF;
+            p++;
+          }
+          break;
+        }
+
+        case RS_INT:
+        case RS_BULK_LEN:
+        case RS_MULTI_LEN:
+          if (ch >= 48 && ch <= 57) {
+            num = num * 10 + (ch - 48);
+            if (num > Number.MAX_SAFE_INTEGER / 10) return ParseResult.ERROR;
+          } else if (ch === MINUS && num === 0 && !neg) {
+            neg = true;
+          } else if (ch === CR) {
+            const v = neg ? -num : num;
+            if (stack.length === 0 && state !== RS_BULK_LEN) msg.integer = v;
+            if (state === RS_INT) {
+              state = RS_LF;
+            } else if (state === RS_BULK_LEN) {
+              if (v < -1 || v > MAX_BULK) return ParseResult.ERROR;
+              rlen = v;
+              state = RS_LEN_LF;
+            } else {
+              if (v < -1) return ParseResult.ERROR;
+              // an empty or nil array is a complete element; otherwise its elements follow
+              if (v > 0) {
+                stack.push(v);
+                state = RS_LEN_LF;
+                rlen = -2; // marks "array header" for RS_LEN_LF
+              } else {
+                state = RS_LF;
+              }
+            }
+          } else {
+            return ParseResult.ERROR;
+          }
+          p++;
+          break;
+
+        case RS_LEN_LF:
+          if (ch !== LF) return ParseResult.ERROR;
+          p++;
+          if (rlen === -2) {
+            state = RS_START; // first element of the array
+          } else if (rlen === -1) {
+            if (elementDone(stack)) return finish(msg, idx, p);
+            state = RS_START;
+          } else {
+            state = rlen === 0 ? RS_CR : RS_BULK;
+          }
+          break;
+
+        case RS_BULK: {
+          const take = Math.min(rlen, lim - p);
+          p += take;
+          rlen -= take;
+          if (rlen === 0) state = RS_CR;
+          break;
+        }
+
+        case RS_CR:
+          if (ch !== CR) return ParseResult.ERROR;
+          state = RS_LF;
+          p++;
+          break;
+
+        case RS_LF:
+          if (ch !== LF) return ParseResult.ERROR;
+          p++;
+          if (elementDone(stack)) return finish(msg, idx, p);
+          state = RS_START;
+          break;
+
+        default:
+          return ParseResult.ERROR;
+      }
+    }
+    if (idx === mbufs.length - 1) break;
+  }
+  msg.state = state;
+  msg.num = num;
+  msg.neg = neg;
+  msg.rlen = rlen;
+  msg.pidx = idx;
+  msg.ppos = p;
+  return ParseResult.AGAIN;
+}
+
+/** An element ended: count it against the enclosing arrays; true when the whole reply is done. */
+function elementDone(stack: number[]): boolean {
+  while (stack.length > 0) {
+    const top = stack.length - 1;
+    const left = stack[top]! - 1;
+    if (left > 0) {
+      stack[top] = left;
+      return false;
+    }
+    stack.pop();
+  }
+  return true;
+}
+
+function finish(msg: Msg, idx: number, p: number): ParseResult {
+  msg.state = RS_START;
+  msg.pidx = idx;
+  msg.ppos = p;
+  return ParseResult.OK;
+}
