@@ -249,3 +249,11 @@ export function msgRecv(
     msg = next;
   }
 }
+
+/** Drop a message's bytes but keep the message (a request written to its server needs no bytes). */
+export function msgReleaseData(pool: MsgPool, msg: Msg): void {
+  const mbufs = msg.mbufs;
+  for (let i = 0; i < mbufs.length; i++) pool.mbufs.put(mbufs[i]!);
+  mbufs.length = 0;
+  msg.keys.length = 0;
+}

@@ -32,3 +32,15 @@ export interface DistServer {
 export interface Continuum {
   dispatch(hash: number): number;
 }
+
+/** One row of HASH_CODEC: the function and a line for docs and config messages. */
+export interface HashCodecEntry {
+  readonly fn: HashFn;
+  readonly description: string;
+}
+
+/** One row of DIST_CODEC: builds a continuum from the live servers, in twemproxy's sorted order. */
+export interface DistCodecEntry {
+  readonly build: (servers: readonly DistServer[]) => Continuum;
+  readonly description: string;
+}

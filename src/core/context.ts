@@ -1,0 +1,68 @@
+// The process context: runtime, logger, buffer pools, pools of servers, and the flush list (nc_core.c).
+
+import type { Runtime } from "../../runtime/types.ts";
+import { MbufPool } from "../buf/mbuf.ts";
+import { MsgPool } from "./message.ts";
+
+/** What the core needs of the logger (src/log.ts), so the hot path can test a level cheaply. */
+export interface CoreLogger {
+  enabled(level: number): boolean;
+  /** Log at `level` (twemproxy's log_debug(level, ...)). */
+  debug(level: number, msg: string): void;
+  error(msg: string): void;
+  warn(msg: string): void;
+}
+
+/** Twemproxy's log levels used by the core (nc_log.h). */
+export const LOG_CRIT = 2;
+export const LOG_ERR = 3;
+export const LOG_WARN = 4;
+export const LOG_NOTICE = 5;
+export const LOG_INFO = 6;
+export const LOG_DEBUG = 7;
+export const LOG_VERB = 8;
+export const LOG_VVERB = 9;
+
+/** A connection that batches its writes until the end of the current event. */
+export interface Flushable {
+  dirty: boolean;
+  flush(): void;
+}
+
+export class Context {
+  readonly rt: Runtime;
+  readonly log: CoreLogger;
+  readonly msgs: MsgPool;
+  private readonly dirty: Flushable[] = [];
+  private nextConnId = 1;
+
+  constructor(rt: Runtime, log: CoreLogger, mbufSize: number) {
+    this.rt = rt;
+    this.log = log;
+    this.msgs = new MsgPool(new MbufPool(mbufSize));
+  }
+
+  connId(): number {
+    return this.nextConnId++;
+  }
+
+  /** Queue a connection for one write at the end of this event, however many replies it gets. */
+  markDirty(c: Flushable): void {
+    if (!c.dirty) {
+      c.dirty = true;
+      this.dirty.push(c);
+    }
+  }
+
+  /** Run at the end of every event callback: each dirty connection writes once. */
+  flushDirty(): void {
+    const list = this.dirty;
+    // flushing may dirty further connections (a client close swallowing requests): loop by index
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      c.dirty = false;
+      c.flush();
+    }
+    list.length = 0;
+  }
+}

@@ -1,0 +1,65 @@
+// A server pool: its config, its servers, and the key → server choice (nc_server.c server_pool_*).
+
+import type { PoolConf } from "../conf/types.ts";
+import { buildContinuum, HASH_CODEC, hashKey } from "../hashkit/index.ts";
+import type { Continuum, HashFn } from "../hashkit/types.ts";
+import type { Proto } from "../proto/types.ts";
+import type { Context } from "./context.ts";
+import type { Msg } from "./message.ts";
+import { Server, type ServerConn } from "./server.ts";
+
+export class ServerPool {
+  readonly conf: PoolConf;
+  readonly proto: Proto;
+  readonly servers: Server[];
+  /** Servers the continuum was built from (all of them until host ejection exists). */
+  private live: Server[];
+  private continuum: Continuum;
+  private readonly hash: HashFn;
+  /** Where a key that spans mbufs is gathered before hashing. */
+  private scratch = new Uint8Array(256);
+
+  constructor(ctx: Context, conf: PoolConf, proto: Proto) {
+    this.conf = conf;
+    this.proto = proto;
+    this.hash = HASH_CODEC[conf.hash].fn;
+    this.servers = conf.servers.map(
+      (s, i) => new Server(ctx, proto, s, i, conf.server_connections, conf.tcpkeepalive),
+    );
+    this.live = this.servers;
+    this.continuum = buildContinuum(conf.distribution, this.live.map((s) => s.conf));
+  }
+
+  /** The connection the request's first key routes to (server_pool_conn). */
+  connFor(msg: Msg): ServerConn {
+    const live = this.live;
+    const server = live.length === 1 ? live[0]! : live[this.continuum.dispatch(this.keyHash(msg))]!;
+    return server.conn();
+  }
+
+  /** Hash of the first key with hash_tag applied; keys cut across mbufs are gathered first. */
+  keyHash(msg: Msg): number {
+    const keys = msg.keys;
+    if (keys.length === 0) return 0;
+    let idx = keys[0]!;
+    let pos = keys[1]!;
+    const len = keys[2]!;
+    const first = msg.mbufs[idx]!;
+    if (pos + len <= first.last) return hashKey(this.hash, this.conf.hash_tag, first.buf, pos, pos + len);
+    if (this.scratch.length < len) this.scratch = new Uint8Array(len * 2);
+    const s = this.scratch;
+    for (let n = 0; n < len; ) {
+      const m = msg.mbufs[idx]!;
+      const take = Math.min(len - n, m.last - pos);
+      s.set(m.buf.subarray(pos, pos + take), n);
+      n += take;
+      idx++;
+      pos = 0;
+    }
+    return hashKey(this.hash, this.conf.hash_tag, s, 0, len);
+  }
+
+  preconnect(): void {
+    for (const s of this.servers) s.preconnect();
+  }
+}

@@ -1,0 +1,220 @@
+// Server connections: connect, write queued requests, read and pair replies, fail what is pending (nc_server.c).
+//
+// A request moves   in_q (queued, not yet written) → out_q (written, reply pending) → paired
+// with its reply, which completes it in its client's out_q. Replies come back in the order the
+// requests were written, so pairing is always with the head of out_q.
+
+import type { ErrnoName, Socket, SocketHandler } from "../../runtime/types.ts";
+import { RingQueue } from "../buf/ring_queue.ts";
+import type { ServerConf } from "../conf/types.ts";
+import type { Proto } from "../proto/types.ts";
+import { type Context, type Flushable, LOG_INFO, LOG_NOTICE, LOG_VERB } from "./context.ts";
+import { type Msg, type MsgSink, msgRecv, msgReleaseData } from "./message.ts";
+
+/** Whoever owns the requests (a client connection): told when one of them is complete. */
+export interface ReqOwner {
+  readonly id: number;
+  reqDone(msg: Msg): void;
+}
+
+/** One backend of a pool, with up to `server_connections` connections. */
+export class Server {
+  readonly conf: ServerConf;
+  readonly index: number;
+  readonly conns: ServerConn[] = [];
+  private rr = 0;
+  readonly ctx: Context;
+  readonly proto: Proto;
+  readonly maxConns: number;
+  readonly keepAlive: boolean;
+
+  constructor(ctx: Context, proto: Proto, conf: ServerConf, index: number, maxConns: number, keepAlive: boolean) {
+    this.ctx = ctx;
+    this.proto = proto;
+    this.conf = conf;
+    this.index = index;
+    this.maxConns = maxConns;
+    this.keepAlive = keepAlive;
+  }
+
+  /** A connection for the next request: a new one while under the limit, else round robin (server_conn). */
+  conn(): ServerConn {
+    const conns = this.conns;
+    if (conns.length < this.maxConns) {
+      const c = new ServerConn(this);
+      conns.push(c);
+      c.connect();
+      return c;
+    }
+    const c = conns[this.rr % conns.length]!;
+    this.rr = (this.rr + 1) % conns.length;
+    return c;
+  }
+
+  /** Open every connection now (`preconnect: true`). */
+  preconnect(): void {
+    while (this.conns.length < this.maxConns) this.conn();
+  }
+
+  remove(c: ServerConn): void {
+    const i = this.conns.indexOf(c);
+    if (i >= 0) this.conns.splice(i, 1);
+  }
+}
+
+export class ServerConn implements Flushable, MsgSink {
+  readonly id: number;
+  readonly server: Server;
+  private readonly ctx: Context;
+  sock: Socket | null = null;
+  dirty = false;
+  connected = false;
+  closed = false;
+  readonly inq = new RingQueue<Msg>();
+  readonly outq = new RingQueue<Msg>();
+  rmsg: Msg | null = null;
+
+  constructor(server: Server) {
+    this.server = server;
+    this.ctx = server.ctx;
+    this.id = this.ctx.connId();
+  }
+
+  connect(): void {
+    const s = this.server;
+    if (this.ctx.log.enabled(LOG_VERB)) this.ctx.log.debug(LOG_VERB, `connecting s ${this.id} to server '${s.conf.pname}'`);
+    const sock = this.ctx.rt.connect({ endpoint: s.conf.endpoint, noDelay: true, keepAlive: s.keepAlive }, serverHandler);
+    sock.ctx = this;
+    this.sock = sock;
+  }
+
+  /** Queue a request for this server (req_forward → enqueue_inq). */
+  enqueue(msg: Msg): void {
+    msg.server = this;
+    this.inq.push(msg);
+    if (this.connected) this.ctx.markDirty(this);
+  }
+
+  /** Write every queued request in one write (req_send_next/req_send_done). */
+  flush(): void {
+    const inq = this.inq;
+    const n = inq.length;
+    if (!this.connected || this.closed || n === 0) return;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += inq.at(i)!.mlen;
+    const out = new Uint8Array(total);
+    let at = 0;
+    const pool = this.ctx.msgs;
+    for (let i = 0; i < n; i++) {
+      const msg = inq.shift()!;
+      at = msg.copyTo(out, at);
+      msgReleaseData(pool, msg);
+      this.outq.push(msg);
+    }
+    this.sock!.write(out);
+  }
+
+  /** A reply arrived: pair it with the oldest written request (rsp_recv_done → rsp_forward). */
+  recvDone(rsp: Msg): boolean {
+    const req = this.outq.shift();
+    if (req === undefined) {
+      // a reply nobody asked for: the stream is out of step, so drop the connection
+      this.ctx.log.error(`unexpected rsp ${rsp.id} on s ${this.id} from server '${this.server.conf.pname}'`);
+      this.ctx.msgs.put(rsp);
+      this.close("EINVAL");
+      return false;
+    }
+    if (req.swallow) {
+      this.ctx.msgs.put(rsp);
+      this.ctx.msgs.put(req);
+      return true;
+    }
+    req.peer = rsp;
+    rsp.peer = req;
+    req.done = true;
+    (req.owner as ReqOwner).reqDone(req);
+    return true;
+  }
+
+  recvError(rsp: Msg): void {
+    this.ctx.log.error(`parsed bad rsp ${rsp.id} on s ${this.id} from server '${this.server.conf.pname}'`);
+    this.close("EINVAL");
+  }
+
+  /** Tear down and fail every pending request with `err` (server_close). */
+  close(err: ErrnoName | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connected = false;
+    const ctx = this.ctx;
+    if (ctx.log.enabled(LOG_INFO)) {
+      ctx.log.debug(LOG_INFO, `close s ${this.id} to server '${this.server.conf.pname}'${err ? ` (${err})` : ""}`);
+    }
+    this.server.remove(this);
+    this.failQueue(this.outq, err);
+    this.failQueue(this.inq, err);
+    if (this.rmsg !== null) {
+      ctx.msgs.put(this.rmsg);
+      this.rmsg = null;
+    }
+    const sock = this.sock;
+    this.sock = null;
+    if (sock !== null) sock.close();
+  }
+
+  private failQueue(q: RingQueue<Msg>, err: ErrnoName | null): void {
+    const msgs = this.ctx.msgs;
+    for (let msg = q.shift(); msg !== undefined; msg = q.shift()) {
+      if (msg.swallow) {
+        msgs.put(msg);
+        continue;
+      }
+      msgReleaseData(msgs, msg);
+      msg.done = true;
+      msg.error = true;
+      msg.err = err;
+      (msg.owner as ReqOwner).reqDone(msg);
+    }
+  }
+}
+
+function connOf(sock: Socket): ServerConn {
+  return sock.ctx as ServerConn;
+}
+
+/** One handler object for every server socket. */
+export const serverHandler: SocketHandler = {
+  open(sock) {
+    const c = connOf(sock);
+    if (c.closed) return;
+    c.connected = true;
+    const ctx = c.server.ctx;
+    if (ctx.log.enabled(LOG_NOTICE)) {
+      ctx.log.debug(LOG_NOTICE, `connected on s ${c.id} to server '${c.server.conf.pname}'`);
+    }
+    ctx.markDirty(c);
+    ctx.flushDirty();
+  },
+  data(sock, chunk) {
+    const c = connOf(sock);
+    if (c.closed) return;
+    const ctx = c.server.ctx;
+    const rmsg = c.rmsg;
+    c.rmsg = null;
+    c.rmsg = msgRecv(ctx.msgs, rmsg, false, c, chunk, c.server.proto.parseRsp, c);
+    ctx.flushDirty();
+  },
+  drain() {},
+  end(sock) {
+    // a server that half-closes will not answer what is pending
+    const c = connOf(sock);
+    c.close(null);
+    c.server.ctx.flushDirty();
+  },
+  close(sock, err) {
+    const c = connOf(sock);
+    if (err !== null && !c.closed) c.server.ctx.log.error(`server '${c.server.conf.pname}' on s ${c.id}: ${err}`);
+    c.close(err);
+    c.server.ctx.flushDirty();
+  },
+};

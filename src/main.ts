@@ -1,0 +1,121 @@
+// Program start: flags → configuration → logger, pid file, signals → pools and listeners (nc.c main).
+
+import type { Listener, Runtime } from "../runtime/types.ts";
+import { parseCli, usageText, versionText, type CliOptions } from "./cli.ts";
+import { ConfError } from "./conf/errors.ts";
+import { parseConf } from "./conf/parse.ts";
+import { testConfText } from "./conf/test_conf.ts";
+import type { PoolConf } from "./conf/types.ts";
+import { Context } from "./core/context.ts";
+import { ServerPool } from "./core/pool.ts";
+import { proxyInit } from "./core/proxy.ts";
+import { hashkitInit } from "./hashkit/index.ts";
+import { Logger } from "./log.ts";
+import { redisProto } from "./proto/redis_proto.ts";
+import { signalInit } from "./signal.ts";
+
+/** Arguments that start the same configuration again, without -d (for the detached child). */
+function daemonArgs(o: CliOptions): string[] {
+  const a = ["-c", o.confFile, "-v", String(o.verbosity), "-s", String(o.statsPort), "-a", o.statsAddr];
+  a.push("-i", String(o.statsInterval), "-m", String(o.mbufSize));
+  if (o.output !== null) a.push("-o", o.output);
+  if (o.pidFile !== null) a.push("-p", o.pidFile);
+  return a;
+}
+
+/** Run nutcracker with `args`; resolves once the proxy listens (the process then lives on its sockets). */
+export async function start(rt: Runtime, args: readonly string[]): Promise<void> {
+  const parsed = parseCli(args);
+  if (!parsed.ok) {
+    rt.writeStderr(`nutcracker: ${parsed.error}\n`);
+    rt.writeStderr(usageText());
+    rt.exit(1);
+  }
+  const o = parsed.opts;
+  if (o.version || o.help || o.describeStats) {
+    rt.writeStderr(versionText());
+    if (o.help) rt.writeStderr(usageText());
+    rt.exit(0);
+  }
+
+  let text: string | null = null;
+  try {
+    text = rt.readTextFile(o.confFile);
+  } catch {
+    text = null;
+  }
+  if (o.testConf) {
+    const r = testConfText(text, o.confFile);
+    for (const l of r.lines) (l.stream === "stdout" ? rt.writeStdout : rt.writeStderr).call(rt, `${l.text}\n`);
+    rt.exit(r.code);
+  }
+
+  if (o.daemonize) {
+    rt.spawnDetached(daemonArgs(o));
+    rt.exit(0);
+  }
+
+  const logFile = rt.openLog(o.output);
+  const log = new Logger(logFile, () => Date.now(), o.verbosity);
+
+  let pools: PoolConf[];
+  try {
+    if (text === null) throw new Error(`Cannot open configuration file "${o.confFile}"`);
+    pools = parseConf(text, o.confFile);
+  } catch (e) {
+    log.error(e instanceof ConfError || e instanceof Error ? e.message : String(e));
+    rt.exit(1);
+  }
+
+  let pidWritten = false;
+  const shutdown = (code: number): void => {
+    if (pidWritten && o.pidFile !== null) {
+      try {
+        rt.removeFile(o.pidFile);
+      } catch {
+        // already gone: nothing to clean
+      }
+    }
+    log.loga("done, rabbit done");
+    logFile.close();
+    rt.exit(code);
+  };
+  signalInit(rt, {
+    loga: (m) => log.loga(m),
+    reopenLog: () => log.reopen(),
+    levelUp: () => log.levelUp(),
+    levelDown: () => log.levelDown(),
+    shutdown,
+  });
+
+  if (o.pidFile !== null) {
+    try {
+      rt.writeTextFile(o.pidFile, `${rt.pid}\n`);
+      pidWritten = true;
+    } catch (e) {
+      log.error(`opening pid file '${o.pidFile}' failed: ${(e as Error).message}`);
+      rt.exit(1);
+    }
+  }
+
+  log.loga(`nutcracker-0.5.0 built for ${rt.name} started on pid ${rt.pid}`);
+  log.loga("run, rabbit run / dig that hole, forget the sun / and when at last the work is done / don't sit down / it's time to dig another one");
+
+  await hashkitInit();
+  const ctx = new Context(rt, log, o.mbufSize);
+  const listeners: Listener[] = [];
+  for (const conf of pools) {
+    if (!conf.redis) {
+      log.error(`pool '${conf.name}': memcache pools are not supported yet`);
+      shutdown(1);
+    }
+    const pool = new ServerPool(ctx, conf, redisProto);
+    try {
+      listeners.push(await proxyInit(ctx, pool));
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "";
+      log.error(`listen on '${conf.listen.pname}' for pool '${conf.name}' failed: ${code} ${(e as Error).message}`);
+      shutdown(1);
+    }
+  }
+}

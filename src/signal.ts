@@ -1,0 +1,61 @@
+// Signal handling with twemproxy's meanings (nc_signal.c), logged as `signal N (NAME) received...`.
+
+import type { Runtime, SignalName } from "../runtime/types.ts";
+
+/** Linux signal numbers, for the log line twemproxy prints. */
+const SIGNO: Readonly<Record<SignalName, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+};
+
+export interface SignalActions {
+  /** Logs through the logger whatever its level (twemproxy's log_safe). */
+  loga(msg: string): void;
+  reopenLog(): void;
+  levelUp(): void;
+  levelDown(): void;
+  /** Leave cleanly (pid file removed) with this exit code. */
+  shutdown(code: number): void;
+}
+
+/**
+ * Install the handlers: SIGHUP reopens the log (logrotate), SIGTTIN/SIGTTOU raise and lower the
+ * level, SIGINT exits 1 as twemproxy does and SIGTERM exits 0 (twemproxy leaves SIGTERM at its
+ * default action; we remove the pid file on both), SIGUSR1/2 are logged only, SIGPIPE ignored.
+ */
+export function signalInit(rt: Runtime, a: SignalActions): void {
+  const handle = (sig: SignalName): void => {
+    let action = "";
+    switch (sig) {
+      case "SIGTTIN":
+        action = ", up logging level";
+        break;
+      case "SIGTTOU":
+        action = ", down logging level";
+        break;
+      case "SIGHUP":
+        action = ", reopening log file";
+        break;
+      case "SIGINT":
+      case "SIGTERM":
+        action = ", exiting";
+        break;
+      default:
+        break;
+    }
+    a.loga(`signal ${SIGNO[sig]} (${sig}) received${action}`);
+    if (sig === "SIGHUP") a.reopenLog();
+    else if (sig === "SIGTTIN") a.levelUp();
+    else if (sig === "SIGTTOU") a.levelDown();
+    else if (sig === "SIGINT") a.shutdown(1);
+    else if (sig === "SIGTERM") a.shutdown(0);
+  };
+  // SIGPIPE stays ignored (the adapters see to it) and is not logged, as in twemproxy
+  for (const sig of Object.keys(SIGNO) as SignalName[]) if (sig !== "SIGPIPE") rt.onSignal(sig, handle);
+}
