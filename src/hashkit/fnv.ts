@@ -1,25 +1,26 @@
 // The four FNV hashes of twemproxy's hashkit/nc_fnv.c, with their 0.5.0 quirks.
 
-// FNV-1 64-bit offset basis 0xcbf29ce484222325 as two 32-bit halves, and the
-// low word of the 64-bit prime 0x100000001b3 (its high word is 1 << 8).
-const FNV_64_INIT_HI = 0xcbf29ce4;
+// Low words of the 64-bit FNV offset basis 0xcbf29ce484222325 and prime 0x100000001b3.
+// Both 64-bit hashes only ever need these (see hashFnv1_64).
 const FNV_64_INIT_LO = 0x84222325;
 const FNV_64_PRIME_LO = 0x1b3;
-const TWO_32 = 4294967296;
 
 const FNV_32_INIT = 0x811c9dc5; // 2166136261
 const FNV_32_PRIME = 16777619;
 
 /**
- * twemproxy's `fnv1_64` over `key[start..end)`: real 64-bit FNV-1, truncated to
- * the low 32 bits at the end.
+ * twemproxy's `fnv1_64` over `key[start..end)`: 64-bit FNV-1 (`hash *= prime;
+ * hash ^= (uint64_t)key[x]`), returned as `(uint32_t)hash`.
  *
- * Quirk: each byte is XORed in as `(uint64_t)key[x]` with `key` a `char *`, so a
- * byte >= 0x80 is sign-extended to 64 bits and flips the whole high word too.
+ * Quirk: the byte is XORed in through a `char *`, so a byte >= 0x80 is
+ * sign-extended to 64 bits and flips the whole high word too.
  *
- * The 64-bit product is done in two 32-bit halves (no BigInt on the key path):
- * `h * 0x100000001b3 = h * 0x1b3 + (h << 40)`; `lo * 0x1b3` stays below 2^41, so
- * it is exact as a double and its carry into the high word is recovered by division.
+ * Why no 64-bit arithmetic here: only the low 32 bits are returned, and neither
+ * step lets the high word reach the low word. The low 32 bits of a product
+ * depend only on the low 32 bits of its factors, and XOR works bit by bit. So
+ * the low word evolves on its own: `lo = lo * 0x1b3 ^ signed byte (mod 2^32)`.
+ * The tests check this against a BigInt 64-bit reference and twemproxy's C output.
+ * (The loop order, multiply then XOR, is what separates it from `fnv1a_64`.)
  *
  * Cost: O(end - start), no allocation.
  *
@@ -29,25 +30,21 @@ const FNV_32_PRIME = 16777619;
  * ```
  */
 export function hashFnv1_64(key: Uint8Array, start: number, end: number): number {
-  let hi = FNV_64_INIT_HI | 0;
-  let lo = FNV_64_INIT_LO; // kept unsigned: the carry below needs it
+  let hash = FNV_64_INIT_LO | 0;
   for (let i = start; i < end; i++) {
-    const p = lo * FNV_64_PRIME_LO;
-    const plo = p >>> 0;
-    hi = (Math.imul(hi, FNV_64_PRIME_LO) + (p - plo) / TWO_32 + (lo << 8)) | 0;
-    const val = (key[i]! << 24) >> 24; // signed char
-    lo = (plo ^ val) >>> 0;
-    hi ^= val >> 31; // sign extension into bits 32..63
+    hash = Math.imul(hash, FNV_64_PRIME_LO);
+    hash ^= (key[i]! << 24) >> 24; // signed char
   }
-  return lo;
+  return hash >>> 0;
 }
 
 /**
  * twemproxy's `fnv1a_64` over `key[start..end)`.
  *
- * Quirk: despite the name it runs in 32 bits, seeded with the low word of the
- * 64-bit basis (0x84222325) and multiplied by the low word of the 64-bit prime
- * (0x1b3). Bytes >= 0x80 are sign-extended (`char` key).
+ * The C runs it in 32 bits, seeded with the low word of the 64-bit basis
+ * (0x84222325) and multiplied by the low word of the 64-bit prime (0x1b3). That
+ * alone changes nothing: it equals 64-bit FNV-1a truncated to 32 bits (see
+ * hashFnv1_64). The real quirk is the `char` key: bytes >= 0x80 are sign-extended.
  *
  * Cost: O(end - start), no allocation.
  *

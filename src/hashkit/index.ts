@@ -60,11 +60,11 @@ export const HASH_CODEC = {
   },
   fnv1_64: {
     fn: hashFnv1_64,
-    description: "64-bit FNV-1, low 32 bits; bytes >= 0x80 are sign-extended to 64 bits",
+    description: "64-bit FNV-1, low 32 bits; bytes >= 0x80 are read as signed char",
   },
   fnv1a_64: {
     fn: hashFnv1a_64,
-    description: "FNV-1a computed in 32 bits with the low words of the 64-bit basis and prime; signed bytes",
+    description: "64-bit FNV-1a computed in 32 bits (same low word); bytes >= 0x80 are read as signed char",
   },
   fnv1_32: {
     fn: hashFnv1_32,

@@ -238,3 +238,10 @@ export const HASH_VECTORS: readonly HashVector[] = [
     expect: { one_at_a_time: 1564416071, md5: 2875250457, crc16: 3376032776, crc32: 9112, crc32a: 2744664455, fnv1_64: 3765969633, fnv1a_64: 292057437, fnv1_32: 3005844481, fnv1a_32: 3376169725, hsieh: 1390031714, murmur: 4155284667, jenkins: 85542162 },
   },
 ];
+
+/** The vector with this name; throws if there is none (a renamed vector must not silently pass). */
+export function vectorNamed(name: string): HashVector & { readonly bytes: Uint8Array } {
+  const v = HASH_VECTORS.find((x) => x.name === name);
+  if (v === undefined) throw new RangeError(`Cannot find hash vector "${name}"`);
+  return { ...v, bytes: vectorBytes(v.input) };
+}
