@@ -6,6 +6,7 @@ import { ReqAction } from "../proto/types.ts";
 import { type Context, type Flushable, LOG_INFO, LOG_NOTICE } from "./context.ts";
 import { type Msg, type MsgSink, msgRecv } from "./message.ts";
 import type { ServerPool } from "./pool.ts";
+import { reqForward } from "./request.ts";
 import type { ReqOwner } from "./server.ts";
 
 export class ClientConn implements Flushable, MsgSink, ReqOwner {
@@ -54,7 +55,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner {
         return true;
       default:
         this.outq.push(msg);
-        this.pool.connFor(msg).enqueue(msg);
+        reqForward(this.ctx, this.pool, this, msg);
         return true;
     }
   }
@@ -67,8 +68,21 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner {
     this.close();
   }
 
-  /** One of our requests is complete (reply, error, or local answer). */
-  reqDone(_msg: Msg): void {
+  /** One of our requests (or a fragment of one) is complete: reply, error, or local answer. */
+  reqDone(msg: Msg): void {
+    const owner = msg.fragOwner;
+    if (owner !== null) {
+      // the last fragment completes the request: merge the parts' replies now (rsp coalesce)
+      if (++owner.nfragDone < owner.frags.length) return;
+      owner.reply = this.pool.proto.coalesce(owner);
+      const msgs = this.ctx.msgs;
+      for (const f of owner.frags) {
+        if (f.peer !== null) msgs.put(f.peer);
+        msgs.put(f);
+      }
+      owner.frags.length = 0;
+      owner.done = true;
+    }
     this.ctx.markDirty(this);
   }
 
@@ -80,7 +94,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner {
     let n = 0;
     let total = 0;
     for (let m = q.at(0); m !== undefined && m.done; m = q.at(++n)) {
-      total += m.error ? proto.errorReply(m.err).length : m.peer !== null ? m.peer.mlen : m.reply!.length;
+      total += m.error ? proto.errorReply(m.err).length : m.reply !== null ? m.reply.length : m.peer!.mlen;
     }
     if (n > 0) {
       const out = new Uint8Array(total);
@@ -92,12 +106,12 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner {
           const e = proto.errorReply(m.err);
           out.set(e, at);
           at += e.length;
-        } else if (m.peer !== null) {
-          at = m.peer.copyTo(out, at);
-          msgs.put(m.peer);
+        } else if (m.reply !== null) {
+          out.set(m.reply, at);
+          at += m.reply.length;
         } else {
-          out.set(m.reply!, at);
-          at += m.reply!.length;
+          at = m.peer!.copyTo(out, at);
+          msgs.put(m.peer!);
         }
         msgs.put(m);
       }
@@ -118,6 +132,19 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner {
     for (let m = q.shift(); m !== undefined; m = q.shift()) {
       if (m.done) {
         if (m.peer !== null) msgs.put(m.peer);
+        msgs.put(m);
+      } else if (m.frags.length > 0) {
+        // done parts go now; pending ones are swallowed by their servers, detached from m
+        for (const f of m.frags) {
+          if (f.done) {
+            if (f.peer !== null) msgs.put(f.peer);
+            msgs.put(f);
+          } else {
+            f.swallow = true;
+            f.fragOwner = null;
+          }
+        }
+        m.frags.length = 0;
         msgs.put(m);
       } else {
         m.swallow = true;

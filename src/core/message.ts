@@ -86,6 +86,15 @@ export class Msg {
   /** Where the request was queued (server connection), for out_q removal on errors. */
   server: MsgOwner | null = null;
 
+  // Fragments (nc_message.c frag_owner/nfrag): a multi-key request split per server.
+  /** For a fragment: the request it was cut from. */
+  fragOwner: Msg | null = null;
+  /** For a split request: its fragments, one per server, and how many are complete. */
+  readonly frags: Msg[] = [];
+  nfragDone = 0;
+  /** For a split request: per key, in request order, the index of the fragment that carries it. */
+  readonly fragMap: number[] = [];
+
   /** Copy the message bytes into `dst` at `at`; returns the new offset. */
   copyTo(dst: Uint8Array, at: number): number {
     const mbufs = this.mbufs;
@@ -141,6 +150,10 @@ export class MsgPool {
     m.err = null;
     m.reply = null;
     m.server = null;
+    m.fragOwner = null;
+    m.frags.length = 0;
+    m.nfragDone = 0;
+    m.fragMap.length = 0;
     this.free.push(m);
   }
 

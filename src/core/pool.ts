@@ -6,7 +6,7 @@ import type { Continuum, HashFn } from "../hashkit/types.ts";
 import type { Proto } from "../proto/types.ts";
 import type { Context } from "./context.ts";
 import type { Msg } from "./message.ts";
-import { Server, type ServerConn } from "./server.ts";
+import { Server } from "./server.ts";
 
 export class ServerPool {
   readonly conf: PoolConf;
@@ -30,20 +30,20 @@ export class ServerPool {
     this.continuum = buildContinuum(conf.distribution, this.live.map((s) => s.conf));
   }
 
-  /** The connection the request's first key routes to (server_pool_conn). */
-  connFor(msg: Msg): ServerConn {
+  /** The server key `k` of the request routes to (server_pool_idx), or null when none is live. */
+  serverFor(msg: Msg, k: number): Server | null {
     const live = this.live;
-    const server = live.length === 1 ? live[0]! : live[this.continuum.dispatch(this.keyHash(msg))]!;
-    return server.conn();
+    if (live.length <= 1) return live[0] ?? null;
+    return live[this.continuum.dispatch(this.keyHash(msg, k))] ?? null;
   }
 
-  /** Hash of the first key with hash_tag applied; keys cut across mbufs are gathered first. */
-  keyHash(msg: Msg): number {
+  /** Hash of key `k` with hash_tag applied; a key cut across mbufs is gathered first. */
+  keyHash(msg: Msg, k: number): number {
     const keys = msg.keys;
-    if (keys.length === 0) return 0;
-    let idx = keys[0]!;
-    let pos = keys[1]!;
-    const len = keys[2]!;
+    if (keys.length <= k * 3) return 0;
+    let idx = keys[k * 3]!;
+    let pos = keys[k * 3 + 1]!;
+    const len = keys[k * 3 + 2]!;
     const first = msg.mbufs[idx]!;
     if (pos + len <= first.last) return hashKey(this.hash, this.conf.hash_tag, first.buf, pos, pos + len);
     if (this.scratch.length < len) this.scratch = new Uint8Array(len * 2);

@@ -63,7 +63,7 @@ const shapes: Readonly<Record<keyof typeof CmdShape, readonly string[]>> = {
   ],
   arg3: ["LINSERT", "LMOVE"],
   argn: [
-    "SORT", "COPY", "BITCOUNT", "BITPOS", "BITFIELD", "EXISTS", "GETEX", "SET", "HDEL", "HMGET",
+    "SORT", "COPY", "BITCOUNT", "BITPOS", "BITFIELD", "GETEX", "SET", "HDEL", "HMGET",
     "HMSET", "HSCAN", "HSET", "HRANDFIELD", "LPUSH", "LPUSHX", "RPUSH", "RPUSHX", "LPOP", "RPOP",
     "LPOS", "SADD", "SDIFF", "SDIFFSTORE", "SINTER", "SINTERSTORE", "SREM", "SUNION",
     "SUNIONSTORE", "SRANDMEMBER", "SSCAN", "SPOP", "SMISMEMBER", "PFADD", "PFMERGE", "PFCOUNT",
@@ -72,7 +72,8 @@ const shapes: Readonly<Record<keyof typeof CmdShape, readonly string[]>> = {
     "ZREVRANGEBYLEX", "ZREVRANGEBYSCORE", "ZSCAN", "ZUNION", "ZUNIONSTORE", "GEODIST", "GEOPOS",
     "GEOHASH", "GEOADD", "GEORADIUS", "GEORADIUSBYMEMBER", "GEOSEARCH", "GEOSEARCHSTORE", "RESTORE",
   ],
-  argx: ["MGET", "DEL", "UNLINK", "TOUCH"],
+  // EXISTS is argn in twemproxy (routed by its first key) but documented as split: we split it
+  argx: ["MGET", "DEL", "UNLINK", "TOUCH", "EXISTS"],
   argkvx: ["MSET"],
   argeval: ["EVAL", "EVALSHA"],
   nokey: ["LOLWUT"],

@@ -5,6 +5,7 @@ import type { Msg } from "../core/message.ts";
 import { strerror } from "../errors.ts";
 import { redisParseReq, redisParseRsp, requestCommand } from "./redis.ts";
 import { CmdLocal } from "./redis_commands.ts";
+import { redisBuildFragment, redisCoalesce, redisFragmentable } from "./redis_fragment.ts";
 import { type Proto, ReqAction } from "./types.ts";
 
 const enc = new TextEncoder();
@@ -29,6 +30,10 @@ export const redisProto: Proto = {
         return ReqAction.FORWARD;
     }
   },
+
+  fragmentable: redisFragmentable,
+  buildFragment: redisBuildFragment,
+  coalesce: redisCoalesce,
 
   errorReply(err: ErrnoName | null): Uint8Array {
     let r = errorReplies.get(err);

@@ -2,6 +2,7 @@
 
 import type { ErrnoName } from "../../runtime/types.ts";
 import type { Msg, MsgParser } from "../core/message.ts";
+import type { MsgWriter } from "../core/msg_io.ts";
 
 /** What req_filter decides for a parsed request. */
 export const ReqAction = {
@@ -21,4 +22,10 @@ export interface Proto {
   filter(msg: Msg): ReqAction;
   /** The reply a client gets for a request that failed with `err` (msg_get_error). */
   errorReply(err: ErrnoName | null): Uint8Array;
+  /** Whether a request with several keys may be split per server (MGET, DEL, get...). */
+  fragmentable(msg: Msg): boolean;
+  /** Write the fragment of `owner` that carries the keys `keyIdx` (indexes into owner.keys / 3). */
+  buildFragment(w: MsgWriter, owner: Msg, keyIdx: readonly number[]): void;
+  /** The one reply for a split request, from its fragments' replies (pre/post coalesce). */
+  coalesce(owner: Msg): Uint8Array;
 }

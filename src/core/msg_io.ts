@@ -1,0 +1,139 @@
+// Reading and writing message bytes across an mbuf chain: for fragments and coalesced replies.
+
+import type { Mbuf, MbufPool } from "../buf/mbuf.ts";
+import type { Msg } from "./message.ts";
+
+const CR = 13;
+const LF = 10;
+
+/** A read position in a message's mbuf chain. */
+export class MsgCursor {
+  msg!: Msg;
+  idx = 0;
+  pos = 0;
+
+  /** Start at byte `pos` of mbuf `idx` of `msg` (default: the message's first byte). */
+  reset(msg: Msg, idx = 0, pos = msg.start): this {
+    this.msg = msg;
+    this.idx = idx;
+    this.pos = pos;
+    return this;
+  }
+
+  private settle(): void {
+    const mbufs = this.msg.mbufs;
+    while (this.idx < mbufs.length - 1 && this.pos >= mbufs[this.idx]!.last) {
+      this.idx++;
+      this.pos = 0;
+    }
+  }
+
+  /** The next byte, or -1 past the end. */
+  next(): number {
+    this.settle();
+    const m = this.msg.mbufs[this.idx];
+    if (m === undefined || this.pos >= m.last) return -1;
+    return m.buf[this.pos++]!;
+  }
+
+  skip(n: number): void {
+    while (n > 0) {
+      this.settle();
+      const m = this.msg.mbufs[this.idx]!;
+      const take = Math.min(n, m.last - this.pos);
+      if (take <= 0) return;
+      this.pos += take;
+      n -= take;
+    }
+  }
+
+  /** Skip through the next LF. */
+  skipLine(): void {
+    for (let c = this.next(); c !== -1 && c !== LF; c = this.next());
+  }
+
+  /** Read a signed decimal up to CR, and skip the LF after it. */
+  readInt(): number {
+    let n = 0;
+    let neg = false;
+    for (let c = this.next(); c !== -1 && c !== CR; c = this.next()) {
+      if (c === 45) neg = true;
+      else n = n * 10 + (c - 48);
+    }
+    this.next();
+    return neg ? -n : n;
+  }
+}
+
+/** Appends bytes to a message under construction (a fragment, or a reply the proxy builds). */
+export class MsgWriter {
+  private msg!: Msg;
+  private pool!: MbufPool;
+
+  begin(pool: MbufPool, msg: Msg): this {
+    this.pool = pool;
+    this.msg = msg;
+    msg.start = 0;
+    msg.mlen = 0;
+    return this;
+  }
+
+  private room(): Mbuf {
+    const mbufs = this.msg.mbufs;
+    let m = mbufs[mbufs.length - 1];
+    if (m === undefined || m.last === m.buf.length) {
+      m = this.pool.get();
+      mbufs.push(m);
+    }
+    return m;
+  }
+
+  byte(b: number): void {
+    const m = this.room();
+    m.buf[m.last++] = b;
+    this.msg.mlen++;
+  }
+
+  bytes(src: Uint8Array, s = 0, e = src.length): void {
+    while (s < e) {
+      const m = this.room();
+      const take = Math.min(e - s, m.buf.length - m.last);
+      m.buf.set(src.subarray(s, s + take), m.last);
+      m.last += take;
+      s += take;
+      this.msg.mlen += take;
+    }
+  }
+
+  /** A non-negative integer in decimal, without a string. */
+  uint(n: number): void {
+    if (n >= 10) this.uint(Math.floor(n / 10));
+    this.byte(48 + (n % 10));
+  }
+
+  crlf(): void {
+    this.byte(CR);
+    this.byte(LF);
+  }
+
+  /** Copy `len` bytes of `src` starting at mbuf `idx`, offset `pos`. */
+  range(src: Msg, idx: number, pos: number, len: number): void {
+    while (len > 0) {
+      const m = src.mbufs[idx]!;
+      const take = Math.min(len, m.last - pos);
+      if (take > 0) {
+        this.bytes(m.buf, pos, pos + take);
+        len -= take;
+      }
+      idx++;
+      pos = 0;
+    }
+  }
+
+  /** Seal the message: its end is the end of the last mbuf written. */
+  end(): Msg {
+    const mbufs = this.msg.mbufs;
+    this.msg.end = mbufs.length > 0 ? mbufs[mbufs.length - 1]!.last : 0;
+    return this.msg;
+  }
+}

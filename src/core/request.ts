@@ -1,0 +1,79 @@
+// Forwarding requests: to the server their key picks, or split per server (nc_request.c req_forward).
+
+import type { ClientConn } from "./client.ts";
+import type { Context } from "./context.ts";
+import { type Msg, msgReleaseData } from "./message.ts";
+import { MsgWriter } from "./msg_io.ts";
+import type { ServerPool } from "./pool.ts";
+import type { Server } from "./server.ts";
+
+const writer = new MsgWriter();
+// scratch for grouping keys per server; reused, requests are handled one at a time
+const serverOfKey: (Server | null)[] = [];
+
+/** Send a parsed request on its way; it is already in the client's out_q. */
+export function reqForward(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): void {
+  if (pool.proto.fragmentable(msg) && reqFragment(ctx, pool, client, msg)) return;
+  const server = pool.serverFor(msg, 0);
+  if (server === null) {
+    reqForwardError(client, msg, "ECONNREFUSED");
+    return;
+  }
+  server.conn().enqueue(msg);
+}
+
+/** Fail a request before it reached any server (req_forward_error). */
+export function reqForwardError(client: ClientConn, msg: Msg, err: Msg["err"]): void {
+  msg.done = true;
+  msg.error = true;
+  msg.err = err;
+  client.reqDone(msg);
+}
+
+/**
+ * Split a multi-key request into one fragment per server, keys in request order within each.
+ * Returns false when every key lives on the same server: the request then goes whole.
+ */
+function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): boolean {
+  const nkeys = msg.keys.length / 3;
+  serverOfKey.length = 0;
+  let same = true;
+  for (let k = 0; k < nkeys; k++) {
+    const s = pool.serverFor(msg, k);
+    serverOfKey.push(s);
+    if (s !== serverOfKey[0]) same = false;
+  }
+  if (same) return false;
+
+  const groups: { server: Server | null; keys: number[] }[] = [];
+  for (let k = 0; k < nkeys; k++) {
+    const s = serverOfKey[k]!;
+    let g = groups.findIndex((x) => x.server === s);
+    if (g < 0) {
+      g = groups.length;
+      groups.push({ server: s, keys: [] });
+    }
+    groups[g]!.keys.push(k);
+    msg.fragMap.push(g);
+  }
+  const msgs = ctx.msgs;
+  for (const g of groups) {
+    const frag = msgs.get(true, client);
+    writer.begin(msgs.mbufs, frag);
+    pool.proto.buildFragment(writer, msg, g.keys);
+    writer.end();
+    frag.fragOwner = msg;
+    frag.type = msg.type;
+    frag.narg = g.keys.length;
+    msg.frags.push(frag);
+  }
+  // the fragments carry every byte the servers need
+  msgReleaseData(msgs, msg);
+  for (let i = 0; i < groups.length; i++) {
+    const s = groups[i]!.server;
+    const frag = msg.frags[i]!;
+    if (s === null) reqForwardError(client, frag, "ECONNREFUSED");
+    else s.conn().enqueue(frag);
+  }
+  return true;
+}
