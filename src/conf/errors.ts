@@ -31,6 +31,7 @@ export const CONF_ERROR_CODES = {
   E_CONF_DUPLICATE_POOL: "two pools with the same name (conf_post_validate)",
 } as const;
 
+/** One of the CONF_ERROR_CODES keys, e.g. "E_CONF_DUPLICATE_KEY". */
 export type ConfErrorCode = keyof typeof CONF_ERROR_CODES;
 
 /** Where an error was found; `line` is 1-based, null when the error is about the whole file. */

@@ -29,13 +29,17 @@ const DISTS = {
   random: 2,
 } as const satisfies Record<DistName, number>;
 
+/** Every hash name, in HASH_CODEC order (for messages and docs). */
 export const HASH_NAMES: readonly HashName[] = Object.keys(HASHES) as HashName[];
+/** Every distribution name, in DIST_CODEC order. */
 export const DIST_NAMES: readonly DistName[] = Object.keys(DISTS) as DistName[];
 
+/** True when `s` is a `hash:` value twemproxy accepts (exact, case-sensitive). */
 export function isHashName(s: string): s is HashName {
   return Object.hasOwn(HASHES, s);
 }
 
+/** True when `s` is a `distribution:` value twemproxy accepts. */
 export function isDistName(s: string): s is DistName {
   return Object.hasOwn(DISTS, s);
 }

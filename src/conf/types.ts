@@ -7,7 +7,7 @@ import type { DistName, HashName } from "../hashkit/types.ts";
 export interface ServerConf {
   /** The entry as written, without the name: `host:port:weight` or `path:weight` (stats, logs). */
   readonly pname: string;
-  /** Identity used by ketama and stats: the given name, else `host:port` (else the path). */
+  /** Identity used by ketama and stats: the given name, else `host:port` (`host` alone for port 11211, `path:` for a unix socket). */
   readonly name: string;
   /** True when the entry carried an explicit name. */
   readonly named: boolean;

@@ -1,0 +1,284 @@
+// parseConf: YAML text -> validated PoolConf[] with twemproxy's keys, defaults and checks (nc_conf.c).
+//
+// Order of checks, the same as conf_create (so the first error reported is the one twemproxy hits):
+//   1. load.ts: YAML syntax, one document, allowed tokens, tree shape        (conf_pre_validate)
+//   2. every key/value of every pool, in file order                          (conf_parse, conf_set_*)
+//   3. each pool in file order: listen, defaults, server_connections,
+//      redis_auth, servers sorted by name and unique                         (conf_validate_pool)
+//   4. no two pools with the same listen text, then the same name            (conf_post_validate)
+
+import type { DistName, HashName } from "../hashkit/types.ts";
+import type { ListenConf, PoolConf, ServerConf } from "./types.ts";
+import { ConfError } from "./errors.ts";
+import type { ConfErrorCode } from "./errors.ts";
+import { loadConfYaml } from "./load.ts";
+import type { RawEntry, RawPool } from "./load.ts";
+import { DIST_NAMES, HASH_NAMES, isDistName, isHashName } from "./names.ts";
+import { compareNames } from "./order.ts";
+import { ncAtoi } from "./atoi.ts";
+import { parseListen } from "./listen.ts";
+import { parseServer } from "./server.ts";
+
+type Kind = "listen" | "hash" | "hash_tag" | "distribution" | "num" | "bool" | "string" | "servers";
+
+/**
+ * Every pool key, in conf_commands order, with how its value is read and its default
+ * (nc_conf.h CONF_DEFAULT_*). `null` default: the key is required (listen, servers) or optional
+ * without a value (hash_tag, redis_auth).
+ */
+export const CONF_KEYS = {
+  listen: { kind: "listen", default: null, description: "host:port or /path/to/socket [mode] to accept clients on" },
+  hash: { kind: "hash", default: "fnv1a_64", description: "hash function for keys" },
+  hash_tag: { kind: "hash_tag", default: null, description: "two characters; only the part of a key between them is hashed" },
+  distribution: { kind: "distribution", default: "ketama", description: "key distribution: ketama, modula or random" },
+  timeout: { kind: "num", default: -1, description: "msec to wait for a server reply; -1 waits forever" },
+  backlog: { kind: "num", default: 512, description: "listen(2) backlog" },
+  client_connections: {
+    kind: "num",
+    default: 0,
+    description: "parsed and then ignored: twemproxy always resets it to 0",
+  },
+  redis: { kind: "bool", default: false, description: "speak redis (true) or memcache (false)" },
+  tcpkeepalive: { kind: "bool", default: false, description: "SO_KEEPALIVE on server connections" },
+  reuseport: { kind: "bool", default: false, description: "SO_REUSEPORT on the listener (twemproxy master, not 0.5.0)" },
+  redis_auth: { kind: "string", default: null, description: "password sent with AUTH to each redis server" },
+  redis_db: { kind: "num", default: 0, description: "database index selected on each redis server" },
+  preconnect: { kind: "bool", default: false, description: "connect to all servers at startup" },
+  auto_eject_hosts: { kind: "bool", default: false, description: "eject a server after server_failure_limit failures" },
+  server_connections: { kind: "num", default: 1, description: "connections per server; at least 1" },
+  server_retry_timeout: { kind: "num", default: 30000, description: "msec before an ejected server is retried" },
+  server_failure_limit: { kind: "num", default: 2, description: "consecutive failures that eject a server" },
+  servers: { kind: "servers", default: null, description: "list of host:port:weight [name] or /path:weight [name]" },
+} as const satisfies Record<string, { kind: Kind; default: unknown; description: string }>;
+
+type ConfKey = keyof typeof CONF_KEYS;
+type NumKey = { [K in ConfKey]: (typeof CONF_KEYS)[K]["kind"] extends "num" ? K : never }[ConfKey];
+type BoolKey = { [K in ConfKey]: (typeof CONF_KEYS)[K]["kind"] extends "bool" ? K : never }[ConfKey];
+
+function isConfKey(key: string): key is ConfKey {
+  return Object.hasOwn(CONF_KEYS, key);
+}
+
+/** A pool while its keys are read; `undefined` = not set yet (twemproxy's CONF_UNSET_*). */
+interface Draft {
+  readonly name: string;
+  readonly line: number;
+  listen?: ListenConf;
+  listenLine?: number;
+  hash?: HashName;
+  hash_tag?: Uint8Array;
+  distribution?: DistName;
+  redis_auth?: string;
+  readonly nums: Partial<Record<NumKey, number>>;
+  readonly bools: Partial<Record<BoolKey, boolean>>;
+  readonly servers: ServerConf[];
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Parses and validates a nutcracker configuration file.
+ *
+ * Returns the pools in file order (twemproxy itself ends up with them sorted by name, see
+ * compareNames), each with every default filled in and its servers sorted as twemproxy sorts them.
+ * Throws ConfError for everything `nutcracker -t` rejects; the `code` says which check failed.
+ *
+ * @example
+ * ```ts
+ * const [alpha] = parseConf("alpha:\n  listen: 127.0.0.1:22121\n  servers:\n   - 127.0.0.1:6379:1\n", "x.yml");
+ * alpha.hash;     // "fnv1a_64"
+ * alpha.timeout;  // -1
+ * ```
+ */
+export function parseConf(text: string, fileName: string): PoolConf[] {
+  const raw = loadConfYaml(text, fileName);
+  const fail = (code: ConfErrorCode, line: number | null, key: string | null, pool: string | null, detail: string) =>
+    new ConfError(code, { file: fileName, line, key, pool, detail });
+
+  const drafts = raw.map((p) => readPool(p, fail));
+
+  const pools: { conf: PoolConf; draft: Draft }[] = [];
+  for (const d of drafts) pools.push({ conf: validatePool(d, fail), draft: d });
+
+  // conf_post_validate sorts the pools (by listen, then by name) and reports the first equal
+  // neighbours; sort a copy, so the caller still gets file order
+  const byListen = pools.toSorted((a, b) => compareNames(a.conf.listen.pname, b.conf.listen.pname));
+  for (let i = 0; i + 1 < byListen.length; i++) {
+    const a = byListen[i]!;
+    const b = byListen[i + 1]!;
+    if (a.conf.listen.pname === b.conf.listen.pname) {
+      throw fail(
+        "E_CONF_DUPLICATE_LISTEN",
+        b.draft.listenLine ?? b.draft.line,
+        "listen",
+        b.conf.name,
+        `pools "${a.conf.name}" and "${b.conf.name}" have the same listen address "${a.conf.listen.pname}"`,
+      );
+    }
+  }
+  const byName = pools.toSorted((a, b) => compareNames(a.conf.name, b.conf.name));
+  for (let i = 0; i + 1 < byName.length; i++) {
+    const a = byName[i]!;
+    const b = byName[i + 1]!;
+    if (a.conf.name === b.conf.name) {
+      throw fail("E_CONF_DUPLICATE_POOL", b.draft.line, null, b.conf.name, `duplicate pool name "${b.conf.name}"`);
+    }
+  }
+  return pools.map((p) => p.conf);
+}
+
+type Fail = (code: ConfErrorCode, line: number | null, key: string | null, pool: string | null, detail: string) => ConfError;
+
+/** conf_parse for one pool: applies each entry in file order (conf_handler + conf_set_*). */
+function readPool(p: RawPool, fail: Fail): Draft {
+  if (p.name === "") throw fail("E_CONF_EMPTY_VALUE", p.line, null, null, "empty pool name");
+  const d: Draft = { name: p.name, line: p.line, nums: {}, bools: {}, servers: [] };
+  for (const e of p.entries) applyEntry(d, e, fail);
+  return d;
+}
+
+function applyEntry(d: Draft, e: RawEntry, fail: Fail): void {
+  const { key, value, line } = e;
+  const err = (code: ConfErrorCode, detail: string) => fail(code, line, key, d.name, detail);
+  if (key === "") throw fail("E_CONF_EMPTY_VALUE", e.keyLine, null, d.name, "empty key");
+  if (value === "") throw err("E_CONF_EMPTY_VALUE", "empty value");
+  if (!isConfKey(key)) throw err("E_CONF_UNKNOWN_KEY", `unknown key "${key}"`);
+  const dup = () => err("E_CONF_DUPLICATE_KEY", `duplicate key "${key}"`);
+
+  const spec = CONF_KEYS[key];
+  switch (spec.kind) {
+    case "listen": {
+      if (d.listen !== undefined) throw dup();
+      const r = parseListen(value);
+      if (!r.ok) throw err(r.code, r.detail);
+      d.listen = r.value;
+      d.listenLine = line;
+      return;
+    }
+    case "hash":
+      if (d.hash !== undefined) throw dup();
+      if (!isHashName(value)) {
+        throw err("E_CONF_INVALID_HASH", `unknown hash "${value}": expected one of ${HASH_NAMES.join(", ")}`);
+      }
+      d.hash = value;
+      return;
+    case "distribution":
+      if (d.distribution !== undefined) throw dup();
+      if (!isDistName(value)) {
+        throw err(
+          "E_CONF_INVALID_DISTRIBUTION",
+          `unknown distribution "${value}": expected one of ${DIST_NAMES.join(", ")}`,
+        );
+      }
+      d.distribution = value;
+      return;
+    case "hash_tag": {
+      if (d.hash_tag !== undefined) throw dup();
+      const bytes = utf8.encode(value);
+      // twemproxy counts bytes, so a single two-byte UTF-8 character passes
+      if (bytes.length !== 2) {
+        throw err("E_CONF_INVALID_HASH_TAG", `invalid hash tag "${value}": expected two characters, such as "{}"`);
+      }
+      d.hash_tag = bytes;
+      return;
+    }
+    case "string":
+      if (d.redis_auth !== undefined) throw dup();
+      d.redis_auth = value;
+      return;
+    case "num": {
+      const k = key as NumKey;
+      if (d.nums[k] !== undefined) throw dup();
+      const n = ncAtoi(value);
+      if (n < 0) throw err("E_CONF_NOT_A_NUMBER", `invalid number "${value}": expected a non-negative decimal integer`);
+      d.nums[k] = n;
+      return;
+    }
+    case "bool": {
+      const k = key as BoolKey;
+      if (d.bools[k] !== undefined) throw dup();
+      // exactly these two spellings: libyaml hands over the text, twemproxy compares bytes
+      if (value !== "true" && value !== "false") {
+        throw err("E_CONF_NOT_A_BOOLEAN", `invalid boolean "${value}": expected true or false`);
+      }
+      d.bools[k] = value === "true";
+      return;
+    }
+    case "servers": {
+      const r = parseServer(value, line);
+      if (!r.ok) throw err(r.code, r.detail);
+      d.servers.push(r.value);
+      return;
+    }
+  }
+}
+
+/** conf_validate_pool + conf_validate_server: required keys, defaults, cross-key checks. */
+function validatePool(d: Draft, fail: Fail): PoolConf {
+  if (d.listen === undefined) {
+    throw fail("E_CONF_MISSING_LISTEN", d.line, "listen", d.name, `pool "${d.name}" has no "listen"`);
+  }
+  const num = (k: NumKey): number => d.nums[k] ?? CONF_KEYS[k].default;
+  const bool = (k: BoolKey): boolean => d.bools[k] ?? CONF_KEYS[k].default;
+
+  const serverConnections = num("server_connections");
+  if (serverConnections === 0) {
+    throw fail(
+      "E_CONF_ZERO_SERVER_CONNECTIONS",
+      d.line,
+      "server_connections",
+      d.name,
+      "server_connections must be at least 1",
+    );
+  }
+  const redis = bool("redis");
+  if (!redis && d.redis_auth !== undefined) {
+    throw fail(
+      "E_CONF_REDIS_AUTH_NOT_REDIS",
+      d.line,
+      "redis_auth",
+      d.name,
+      `redis_auth is only valid for a redis pool: pool "${d.name}" does not set "redis: true"`,
+    );
+  }
+  if (d.servers.length === 0) {
+    throw fail("E_CONF_MISSING_SERVERS", d.line, "servers", d.name, `pool "${d.name}" has no servers`);
+  }
+  const servers = d.servers.toSorted((a, b) => compareNames(a.name, b.name));
+  for (let i = 0; i + 1 < servers.length; i++) {
+    const a = servers[i]!;
+    const b = servers[i + 1]!;
+    if (a.name === b.name) {
+      throw fail(
+        "E_CONF_DUPLICATE_SERVER",
+        Math.max(a.line, b.line),
+        "servers",
+        d.name,
+        `pool "${d.name}" has two servers named "${a.name}"`,
+      );
+    }
+  }
+
+  return {
+    name: d.name,
+    listen: d.listen,
+    hash: d.hash ?? CONF_KEYS.hash.default,
+    hash_tag: d.hash_tag ?? null,
+    distribution: d.distribution ?? CONF_KEYS.distribution.default,
+    timeout: num("timeout"),
+    backlog: num("backlog"),
+    // conf_validate_pool overwrites whatever was configured with the default
+    client_connections: CONF_KEYS.client_connections.default,
+    redis,
+    redis_auth: d.redis_auth ?? null,
+    redis_db: num("redis_db"),
+    preconnect: bool("preconnect"),
+    auto_eject_hosts: bool("auto_eject_hosts"),
+    server_connections: serverConnections,
+    server_retry_timeout: num("server_retry_timeout"),
+    server_failure_limit: num("server_failure_limit"),
+    tcpkeepalive: bool("tcpkeepalive"),
+    reuseport: bool("reuseport"),
+    servers,
+  };
+}
