@@ -14,7 +14,7 @@ import type { ConfErrorCode } from "./errors.ts";
 import { loadConfYaml } from "./load.ts";
 import type { RawEntry, RawPool } from "./load.ts";
 import { DIST_NAMES, HASH_NAMES, isDistName, isHashName } from "./names.ts";
-import { compareNames } from "./order.ts";
+import { compareServerNames as compareNames } from "../hashkit/server_name.ts";
 import { ncAtoi } from "./atoi.ts";
 import { parseListen } from "./listen.ts";
 import { parseServer } from "./server.ts";
