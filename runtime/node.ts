@@ -1,0 +1,491 @@
+// Node adapter: node:net sockets, node:fs files, child_process and process behind the Runtime contract.
+//
+// Socket events are wired with module-level listener functions that find their wrapper through
+// `this` (EventEmitter calls listeners with the emitter as `this`), so no closure is made per
+// connection or per chunk. What Node (20) does, and how it meets the contract:
+//   - outgoing sockets read through `onread` into one shared 64 KB buffer (the chunk is borrowed,
+//     so no ArrayBuffer is made per read); net.Server has no `onread` in Node 20, so accepted
+//     sockets get a fresh Buffer per 'data' event. Idle sockets hold no read buffer either way:
+//     libuv allocates one only when the socket is readable.
+//   - write() returning false, 'drain' and writableLength are the stream's own, with its
+//     highWaterMark set to HIGH_WATER_MARK (Node's default is 16 KB).
+//   - allowHalfOpen gives the half-close: 'end' on the peer's FIN, end() sends ours after the
+//     queue, and the socket closes once both are done.
+//   - pause() on a 'data' socket keeps reading until the readable buffer holds highWaterMark
+//     bytes, then stops the handle; an `onread` socket stops at once. A FIN is not reported
+//     while paused.
+//   - 'close' comes on a later tick after destroy(); errors arrive as 'error' (with `code`)
+//     just before it. DNS failures are ENOTFOUND/EAI_AGAIN; Node 20's autoSelectFamily may wrap
+//     per-address failures in an AggregateError.
+//   - SO_REUSEPORT (`reusePort` in server.listen) only exists from Node 22.12/23.1; Node 20
+//     ignores the option and a second bind fails with EADDRINUSE.
+//   - an exception from a handler callback is printed to stderr and the socket is closed with
+//     EIO, instead of becoming an uncaughtException that ends the process.
+
+import { spawn } from "node:child_process";
+import { chmodSync, closeSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import * as net from "node:net";
+import { hostname as osHostname } from "node:os";
+import {
+  bareHost,
+  ErrnoError,
+  errnoOf,
+  fileError,
+  HIGH_WATER_MARK,
+  listenError,
+  READ_BUFFER_SIZE,
+  reportException,
+} from "./common.ts";
+import type {
+  ConnectOptions,
+  Endpoint,
+  ErrnoName,
+  Listener,
+  ListenOptions,
+  LogFile,
+  Runtime,
+  SignalName,
+  Socket,
+  SocketHandler,
+  TimerHandle,
+} from "./types.ts";
+
+const kSock = Symbol("nutcracker.socket");
+const kHandler = Symbol("nutcracker.handler");
+
+type RawSocket = net.Socket & { [kSock]?: NodeSocket };
+type RawServer = net.Server & { [kHandler]?: SocketHandler };
+
+/** Shared by every outgoing socket: filled by one read, lent to one data call, then reused. */
+let sharedReadBuffer: Buffer | null = null;
+
+function writeStderr(text: string): void {
+  writeAllSync(2, text);
+}
+
+/** One node:net socket behind the Socket contract. */
+class NodeSocket implements Socket {
+  ctx: unknown = undefined;
+  readonly raw: RawSocket;
+  readonly handler: SocketHandler;
+  remoteAddress = "";
+  remotePort = 0;
+  /** First error seen; handed to handler.close. */
+  err: ErrnoName | null = null;
+  /** handler.close has been called. */
+  done = false;
+  /** end() or close() was called: later writes are dropped. */
+  ended = false;
+
+  constructor(raw: RawSocket, handler: SocketHandler) {
+    this.raw = raw;
+    this.handler = handler;
+    raw[kSock] = this;
+  }
+
+  get bufferedAmount(): number {
+    return this.raw.writableLength;
+  }
+
+  write(bytes: Uint8Array): boolean {
+    if (this.ended || this.raw.destroyed) return false;
+    // Node's stream returns false once writableLength reaches the socket's highWaterMark, which
+    // we set to HIGH_WATER_MARK, and then emits 'drain' when the buffer is empty again.
+    return this.raw.write(bytes);
+  }
+
+  end(): void {
+    if (this.ended || this.raw.destroyed) return;
+    this.ended = true;
+    this.raw.end();
+  }
+
+  close(): void {
+    this.ended = true;
+    // destroy() emits 'close' on a later tick, so handler.close never runs inside close()
+    if (!this.raw.destroyed) this.raw.destroy();
+  }
+
+  pause(): void {
+    this.raw.pause();
+  }
+
+  resume(): void {
+    this.raw.resume();
+  }
+
+  setNoDelay(on: boolean): void {
+    // a unix socket has no TCP_NODELAY; Node makes this a no-op on pipes
+    if (!this.raw.destroyed) this.raw.setNoDelay(on);
+  }
+
+  setKeepAlive(on: boolean, initialDelayMs: number): void {
+    if (!this.raw.destroyed) this.raw.setKeepAlive(on, initialDelayMs);
+  }
+
+  /** A handler callback threw: report it and drop the connection. */
+  fail(where: string, e: unknown): void {
+    reportException(writeStderr, `handler.${where}`, e);
+    if (this.err === null) this.err = "EIO";
+    this.close();
+  }
+}
+
+function sockOf(raw: RawSocket): NodeSocket {
+  return raw[kSock] as NodeSocket;
+}
+
+/** 'data' of accepted sockets: a fresh Buffer per read (Node never reuses its memory). */
+function onData(this: RawSocket, chunk: Buffer): void {
+  const s = sockOf(this);
+  try {
+    s.handler.data(s, chunk);
+  } catch (e) {
+    s.fail("data", e);
+  }
+}
+
+/**
+ * onread callback of outgoing sockets: `buf` is the shared read buffer. The chunk is a plain
+ * Uint8Array view, not a Buffer: Buffer#slice makes a view where Uint8Array#slice copies, and a
+ * handler that "copies" a borrowed chunk with slice() would otherwise keep memory the next read
+ * overwrites (the contract test caught exactly that).
+ */
+function onSharedRead(this: RawSocket, n: number, buf: Buffer): boolean {
+  const s = sockOf(this);
+  try {
+    s.handler.data(s, new Uint8Array(buf.buffer, buf.byteOffset, n));
+  } catch (e) {
+    s.fail("data", e);
+  }
+  return true;
+}
+
+function onEnd(this: RawSocket): void {
+  const s = sockOf(this);
+  try {
+    s.handler.end(s);
+  } catch (e) {
+    s.fail("end", e);
+  }
+}
+
+function onDrain(this: RawSocket): void {
+  const s = sockOf(this);
+  try {
+    s.handler.drain(s);
+  } catch (e) {
+    s.fail("drain", e);
+  }
+}
+
+function onError(this: RawSocket, err: Error): void {
+  const s = sockOf(this);
+  if (s.err === null) s.err = errnoOf(err, "EIO");
+}
+
+function onClose(this: RawSocket): void {
+  const s = sockOf(this);
+  if (s.done) return;
+  s.done = true;
+  s.ended = true;
+  try {
+    s.handler.close(s, s.err);
+  } catch (e) {
+    reportException(writeStderr, "handler.close", e);
+  }
+}
+
+function onConnect(this: RawSocket): void {
+  const s = sockOf(this);
+  if (this.remoteAddress !== undefined) {
+    s.remoteAddress = this.remoteAddress;
+    s.remotePort = this.remotePort ?? 0;
+  }
+  try {
+    s.handler.open(s);
+  } catch (e) {
+    s.fail("open", e);
+  }
+}
+
+function onConnection(this: RawServer, raw: RawSocket): void {
+  const handler = this[kHandler] as SocketHandler;
+  const s = new NodeSocket(raw, handler);
+  s.remoteAddress = raw.remoteAddress ?? "";
+  s.remotePort = raw.remotePort ?? 0;
+  raw.on("data", onData);
+  raw.on("end", onEnd);
+  raw.on("drain", onDrain);
+  raw.on("error", onError);
+  raw.on("close", onClose);
+  try {
+    handler.open(s);
+  } catch (e) {
+    s.fail("open", e);
+  }
+}
+
+function onServerError(this: RawServer, err: Error): void {
+  // after listen() resolved, accept(2) failures (EMFILE...) arrive here; twemproxy logs and goes on
+  writeStderr(`nutcracker: accept failed: ${errnoOf(err, "EIO")}\n`);
+}
+
+function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> {
+  const ep = opts.endpoint;
+  return new Promise<Listener>((resolve, reject) => {
+    const server: RawServer = net.createServer({
+      allowHalfOpen: true,
+      highWaterMark: HIGH_WATER_MARK,
+    });
+    server[kHandler] = handler;
+    const failed = (err: Error): void => reject(listenError(err, ep));
+    server.once("error", failed);
+    server.once("listening", () => {
+      server.off("error", failed);
+      server.on("error", onServerError);
+      server.on("connection", onConnection);
+      let endpoint: Endpoint;
+      if (ep.path !== undefined) {
+        if (opts.mode !== undefined) {
+          try {
+            chmodSync(ep.path, opts.mode);
+          } catch (e) {
+            server.close();
+            reject(listenError(e, ep));
+            return;
+          }
+        }
+        endpoint = { path: ep.path };
+      } else {
+        const addr = server.address() as net.AddressInfo;
+        endpoint = { host: ep.host, port: addr.port };
+      }
+      resolve({
+        endpoint,
+        close() {
+          // libuv unlinks a unix socket path when the server handle closes
+          server.close();
+        },
+      });
+    });
+    try {
+      if (ep.path !== undefined) {
+        server.listen({ path: ep.path, backlog: opts.backlog });
+      } else {
+        // `reusePort` exists from Node 22.12/23.1; older versions ignore the unknown option
+        server.listen({
+          host: bareHost(ep.host),
+          port: ep.port,
+          backlog: opts.backlog,
+          reusePort: opts.reusePort === true,
+        } as net.ListenOptions);
+      }
+    } catch (e) {
+      reject(listenError(e, ep));
+    }
+  });
+}
+
+function connect(opts: ConnectOptions, handler: SocketHandler): Socket {
+  const ep = opts.endpoint;
+  if (sharedReadBuffer === null) sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  const raw: RawSocket = new net.Socket({
+    allowHalfOpen: true,
+    highWaterMark: HIGH_WATER_MARK,
+    onread: { buffer: sharedReadBuffer, callback: onSharedRead },
+    noDelay: opts.noDelay === true,
+    keepAlive: opts.keepAlive === true,
+  } as net.SocketConstructorOpts);
+  const s = new NodeSocket(raw, handler);
+  raw.on("connect", onConnect);
+  raw.on("end", onEnd);
+  raw.on("drain", onDrain);
+  raw.on("error", onError);
+  raw.on("close", onClose);
+  try {
+    // net resolves host names with dns.lookup on every connect (no cache); ENOTFOUND and
+    // EAI_AGAIN arrive as 'error' and map to EHOSTDOWN
+    if (ep.path !== undefined) {
+      s.remoteAddress = ep.path;
+      raw.connect({ path: ep.path });
+    } else {
+      raw.connect({ host: bareHost(ep.host), port: ep.port });
+    }
+  } catch (e) {
+    // a bad port throws here; report it through handler.close like any failed connect
+    s.err = errnoOf(e, "EINVAL");
+    raw.destroy();
+  }
+  return s;
+}
+
+/**
+ * Write all of `text` to `fd` now. stdout or stderr may be a non-blocking pipe (libuv sets
+ * O_NONBLOCK on pipes it opens), so EAGAIN is waited out instead of losing the line at exit.
+ */
+export function writeAllSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text, "utf8");
+  let off = 0;
+  let spins = 0;
+  while (off < bytes.length) {
+    try {
+      off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "EAGAIN" || ++spins > 5000) throw e;
+      sleepMs(1);
+    }
+  }
+}
+
+let sleepCell: Int32Array | null = null;
+
+function sleepMs(ms: number): void {
+  if (sleepCell === null) sleepCell = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/** Append-only log on a file descriptor; Node and Bun share it. */
+export class FdLogFile implements LogFile {
+  private fd: number;
+  private readonly path: string | null;
+
+  constructor(path: string | null) {
+    this.path = path;
+    this.fd = path === null ? 2 : openAppend(path);
+  }
+
+  write(text: string): void {
+    writeAllSync(this.fd, text);
+  }
+
+  reopen(): void {
+    if (this.path === null) return;
+    // open the new file before closing the old one, so a failure leaves logging where it was
+    const fd = openAppend(this.path);
+    const old = this.fd;
+    this.fd = fd;
+    try {
+      closeSync(old);
+    } catch {
+      // already closed
+    }
+  }
+
+  close(): void {
+    if (this.path === null || this.fd < 0) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    this.fd = -1;
+  }
+}
+
+function openAppend(path: string): number {
+  try {
+    return openSync(path, "a", 0o644);
+  } catch (e) {
+    throw fileError(e, "open", path);
+  }
+}
+
+export function readTextFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw fileError(e, "read", path);
+  }
+}
+
+export function writeTextFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw fileError(e, "write", path);
+  }
+}
+
+export function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    throw fileError(e, "remove", path);
+  }
+}
+
+/**
+ * Start `argv[0]` with the rest of `argv`, detached (setsid), stdio on /dev/null, unref'd.
+ * Node and Bun share it; each passes the command line that restarts itself.
+ */
+export function spawnDetachedArgv(argv: readonly string[]): number {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined) throw new ErrnoError("EINVAL", "Cannot spawn: empty command");
+  const child = spawn(cmd, rest, { detached: true, stdio: "ignore" });
+  // a failed exec is reported as an 'error' event; without a listener it would crash us
+  child.on("error", () => {});
+  child.unref();
+  if (child.pid === undefined) throw new ErrnoError("ENOENT", `Cannot spawn "${cmd}": ENOENT`);
+  return child.pid;
+}
+
+/** Run a timer, defer or signal callback so that an exception is reported, not fatal. */
+function runGuarded(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    reportException(writeStderr, "a timer or deferred callback", e);
+  }
+}
+
+const IGNORED_SIGNALS: ReadonlySet<SignalName> = new Set(["SIGPIPE"]);
+
+/**
+ * The Node runtime. `defer` is setImmediate: it runs after every I/O callback of the current
+ * poll phase, so writes caused by one batch of events coalesce (queueMicrotask would run after
+ * each single callback).
+ */
+export function createNodeRuntime(): Runtime {
+  const rt: Runtime = {
+    name: "node",
+    listen,
+    connect,
+    now: () => performance.now(),
+    unixTime: () => Math.floor(Date.now() / 1000),
+    setTimer(ms: number, fn: () => void): TimerHandle {
+      return { _timer: setTimeout(runGuarded, ms, fn) };
+    },
+    clearTimer(t: TimerHandle): void {
+      clearTimeout(t._timer as ReturnType<typeof setTimeout>);
+    },
+    defer(fn: () => void): void {
+      setImmediate(runGuarded, fn);
+    },
+    onSignal(sig: SignalName, fn: (sig: SignalName) => void): void {
+      // SIGPIPE: Node ignores it from startup, so a write to a dead peer fails with EPIPE
+      if (IGNORED_SIGNALS.has(sig)) return;
+      process.on(sig, () => runGuarded(() => fn(sig)));
+    },
+    args: process.argv.slice(2),
+    pid: process.pid,
+    env: (name: string) => process.env[name],
+    hostname: () => osHostname(),
+    exit(code: number): never {
+      process.exit(code);
+    },
+    writeStdout: (text: string) => writeAllSync(1, text),
+    writeStderr,
+    readTextFile,
+    writeTextFile,
+    removeFile,
+    openLog: (path: string | null) => new FdLogFile(path),
+    spawnDetached(args: readonly string[]): number {
+      // node [flags] script args: same executable, same flags, same entry (dist/nutcracker.mjs)
+      const script = process.argv[1];
+      const self = script === undefined ? [process.execPath] : [process.execPath, ...process.execArgv, script];
+      return spawnDetachedArgv([...self, ...args]);
+    },
+  };
+  return rt;
+}

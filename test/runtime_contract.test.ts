@@ -1,0 +1,112 @@
+// The runtime contract on every runtime: the same fixture runs its scenarios under node (bundled), bun and deno.
+//
+// test/fixtures/contract_fixture.ts imports the adapter of whatever runs it (runtime/detect.ts)
+// and prints one JSON line per scenario; each line becomes one test here, named after the runtime.
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SCENARIOS, type ScenarioResult } from "./fixtures/contract_scenarios.ts";
+import { BUN, bundleForNode, ROOT, type RuntimeName, runtimeTargets } from "./helpers/runtimes.ts";
+
+const FIXTURE = join(ROOT, "test", "fixtures", "contract_fixture.ts");
+const FIXTURE_TIMEOUT_MS = 90_000;
+// a space and non-ASCII text check that arguments reach the program unchanged
+const MARKER = "marker with spaces é";
+
+interface Run {
+  readonly results: Map<string, ScenarioResult>;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+}
+
+/** A way to run the fixture: the three runtimes, plus the fixture as a `bun build --compile` binary. */
+interface Target {
+  readonly name: string;
+  readonly runtime: RuntimeName;
+  cmd(args: readonly string[]): string[];
+}
+
+const work = mkdtempSync(join(tmpdir(), "nc-contract-"));
+const bundle = join(work, "contract_fixture.mjs");
+const compiled = join(work, "contract_fixture_bun");
+const targets: readonly Target[] = [
+  ...runtimeTargets({ ts: FIXTURE, nodeBundle: bundle }).map((t) => ({ name: t.name, runtime: t.name, cmd: t.cmd })),
+  // argv differs in a compiled binary (["bun", "/$bunfs/root/<name>", ...args]); args, spawnDetached
+  // and the rest must still hold there. deno compile needs a runtime download, so it is not here.
+  { name: "bun-compiled", runtime: "bun", cmd: (args) => [compiled, ...args] },
+];
+const runs = new Map<string, Promise<Run>>();
+let resetPeer: net.Server | null = null;
+
+/** Run the fixture under `t` to completion and collect its result lines. */
+function runFixture(t: Target, resetPort: number): Promise<Run> {
+  const dir = join(work, t.name);
+  mkdirSync(dir, { recursive: true });
+  const [cmd, ...args] = t.cmd(["--tmp", dir, "--reset-port", String(resetPort), "--marker", MARKER]);
+  return new Promise((resolve) => {
+    const child = spawn(cmd as string, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      stderr += `\n[killed after ${FIXTURE_TIMEOUT_MS} ms]`;
+      child.kill("SIGKILL");
+    }, FIXTURE_TIMEOUT_MS);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const results = new Map<string, ScenarioResult>();
+      for (const line of stdout.split("\n")) {
+        if (!line.startsWith("{")) continue;
+        const r = JSON.parse(line) as Partial<ScenarioResult>;
+        if (typeof r.scenario === "string") results.set(r.scenario, r as ScenarioResult);
+      }
+      resolve({ results, stdout, stderr, code });
+    });
+  });
+}
+
+beforeAll(async () => {
+  bundleForNode(FIXTURE, bundle);
+  const c = spawnSync(BUN, ["build", "--compile", "--outfile", compiled, FIXTURE], { cwd: ROOT, encoding: "utf8" });
+  if (c.status !== 0) throw new Error(`Cannot compile the fixture with bun: ${c.stderr}`);
+  // the peer for peer_reset: accepts and answers with RST at once
+  const peer = net.createServer((s) => s.resetAndDestroy());
+  resetPeer = peer;
+  const port = await new Promise<number>((resolve) => {
+    peer.listen(0, "127.0.0.1", () => resolve((peer.address() as net.AddressInfo).port));
+  });
+  // one runtime at a time: the scenarios time pauses and move 80 MB, and there are two cores
+  let prev: Promise<unknown> = Promise.resolve();
+  for (const t of targets) {
+    const run = prev.then(() => runFixture(t, port));
+    runs.set(t.name, run);
+    prev = run;
+  }
+}, 30_000);
+
+afterAll(() => {
+  resetPeer?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.each(targets.map((t) => ({ name: t.name, runtime: t.runtime })))("runtime contract on $name", ({ name, runtime }) => {
+  it.each(SCENARIOS)(`${name}: %s`, async (scenario) => {
+    const run = await (runs.get(name) as Promise<Run>);
+    const r = run.results.get(scenario);
+    const output = `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
+    expect(r, `no result for ${scenario} on ${name}; ${output}`).toBeDefined();
+    expect(r?.ok, `${name} ${scenario}: ${r?.error}\n${output}`).toBe(true);
+  });
+
+  it(`${name}: fixture exits 0 after the last scenario`, async () => {
+    const run = await (runs.get(name) as Promise<Run>);
+    expect(run.stdout).toContain(`{"done":true,"runtime":"${runtime}"}`);
+    expect(run.code).toBe(0);
+  });
+});
