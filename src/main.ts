@@ -13,6 +13,7 @@ import { hashkitInit } from "./hashkit/index.ts";
 import { Logger } from "./log.ts";
 import { redisProto } from "./proto/redis_proto.ts";
 import { signalInit } from "./signal.ts";
+import { describeStats } from "./stats/table.ts";
 
 /** Arguments that start the same configuration again, without -d (for the detached child). */
 function daemonArgs(o: CliOptions): string[] {
@@ -33,8 +34,9 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   }
   const o = parsed.opts;
   if (o.version || o.help || o.describeStats) {
-    rt.writeStderr(versionText());
+    rt.writeStderr(versionText(rt.name));
     if (o.help) rt.writeStderr(usageText());
+    if (o.describeStats) rt.writeStderr(describeStats());
     rt.exit(0);
   }
 
