@@ -11,6 +11,7 @@ import { ServerPool } from "./core/pool.ts";
 import { proxyInit } from "./core/proxy.ts";
 import { hashkitInit } from "./hashkit/index.ts";
 import { Logger } from "./log.ts";
+import { memcacheProto } from "./proto/memcache_proto.ts";
 import { redisProto } from "./proto/redis_proto.ts";
 import { signalInit } from "./signal.ts";
 import { describeStats } from "./stats/table.ts";
@@ -107,11 +108,7 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   const ctx = new Context(rt, log, o.mbufSize);
   const listeners: Listener[] = [];
   for (const conf of pools) {
-    if (!conf.redis) {
-      log.error(`pool '${conf.name}': memcache pools are not supported yet`);
-      shutdown(1);
-    }
-    const pool = new ServerPool(ctx, conf, redisProto);
+    const pool = new ServerPool(ctx, conf, conf.redis ? redisProto : memcacheProto);
     try {
       listeners.push(await proxyInit(ctx, pool));
     } catch (e) {

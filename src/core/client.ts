@@ -54,7 +54,8 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner {
         this.ctx.markDirty(this);
         return true;
       default:
-        this.outq.push(msg);
+        // a noreply request gets no reply, so it takes no place in the reply order
+        if (!msg.noreply) this.outq.push(msg);
         reqForward(this.ctx, this.pool, this, msg);
         return true;
     }
@@ -70,6 +71,11 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner {
 
   /** One of our requests (or a fragment of one) is complete: reply, error, or local answer. */
   reqDone(msg: Msg): void {
+    if (msg.noreply) {
+      // failed before it was written: nobody waits for it (req_forward_error)
+      this.ctx.msgs.put(msg);
+      return;
+    }
     const owner = msg.fragOwner;
     if (owner !== null) {
       // the last fragment completes the request: merge the parts' replies now (rsp coalesce)

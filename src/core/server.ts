@@ -108,8 +108,12 @@ export class ServerConn implements Flushable, MsgSink {
     for (let i = 0; i < n; i++) {
       const msg = inq.shift()!;
       at = msg.copyTo(out, at);
-      msgReleaseData(pool, msg);
-      this.outq.push(msg);
+      // a noreply request is done once written: the server will not answer it
+      if (msg.noreply) pool.put(msg);
+      else {
+        msgReleaseData(pool, msg);
+        this.outq.push(msg);
+      }
     }
     this.sock!.write(out);
   }

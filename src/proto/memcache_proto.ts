@@ -1,0 +1,123 @@
+// The memcache protocol as the core sees it: parsers, quit, multi-get split/merge, SERVER_ERROR replies.
+//
+// Splitting (nc_memcache.c memcache_fragment): get, gets, gat and gats with several keys go to
+// each server as `<the owner's bytes before its first key><key> <key>...\r\n`, which keeps the
+// command name and gat's exptime without re-parsing them. Merging (memcache_post_coalesce): the
+// VALUE blocks of the parts' replies (recorded by memcacheParseRsp in msg.keys) are laid out in
+// request-key order, then one END. A failed part makes the whole reply `SERVER_ERROR <strerror>`,
+// and a part that answered anything but VALUE/END `SERVER_ERROR Invalid argument` (EINVAL), as in
+// twemproxy.
+
+import type { ErrnoName } from "../../runtime/types.ts";
+import type { Msg } from "../core/message.ts";
+import type { MsgWriter } from "../core/msg_io.ts";
+import { strerror } from "../errors.ts";
+import { memcacheParseReq, memcacheParseRsp } from "./memcache.ts";
+import { McType } from "./memcache_commands.ts";
+import { type Proto, ReqAction } from "./types.ts";
+
+const enc = new TextEncoder();
+const END = enc.encode("END\r\n");
+/** One encoded reply per errno, built on first use (twemproxy's msg_get_error formats each time). */
+const errorReplies = new Map<ErrnoName | null, Uint8Array>();
+// scratch for the merge: per part, how many of its blocks are placed; reused, one merge at a time
+const nextBlock: number[] = [];
+
+function errorReply(err: ErrnoName | null): Uint8Array {
+  let r = errorReplies.get(err);
+  if (r === undefined) {
+    r = enc.encode(`SERVER_ERROR ${strerror(err)}\r\n`);
+    errorReplies.set(err, r);
+  }
+  return r;
+}
+
+/** Whether a request is a multi-key retrieval that may be split per server. */
+export function memcacheFragmentable(msg: Msg): boolean {
+  const t = msg.type;
+  return (
+    (t === McType.REQ_MC_GET || t === McType.REQ_MC_GETS || t === McType.REQ_MC_GAT || t === McType.REQ_MC_GATS) &&
+    msg.keys.length > 3
+  );
+}
+
+/** Bytes from (sidx, soff) to (eidx, eoff) of a message's mbuf chain. */
+function span(msg: Msg, sidx: number, soff: number, eidx: number, eoff: number): number {
+  if (sidx === eidx) return eoff - soff;
+  let n = msg.mbufs[sidx]!.last - soff;
+  for (let i = sidx + 1; i < eidx; i++) n += msg.mbufs[i]!.last;
+  return n + eoff;
+}
+
+/** Write the part of `owner` that carries the keys `keyIdx` (indexes into owner.keys / 3). */
+export function memcacheBuildFragment(w: MsgWriter, owner: Msg, keyIdx: readonly number[]): void {
+  const keys = owner.keys;
+  // "get ", "gets ", "gat <exptime> ": everything before the first key
+  w.range(owner, 0, owner.start, span(owner, 0, owner.start, keys[0]!, keys[1]!));
+  for (let i = 0; i < keyIdx.length; i++) {
+    const k = keyIdx[i]! * 3;
+    if (i > 0) w.byte(32); // ' '
+    w.range(owner, keys[k]!, keys[k + 1]!, keys[k + 2]!);
+  }
+  w.crlf();
+}
+
+/** Merge the parts' replies into one: VALUE blocks in request-key order, then END. */
+export function memcacheCoalesce(owner: Msg): Uint8Array {
+  const frags = owner.frags;
+  for (const f of frags) if (f.error) return errorReply(f.err);
+  let total = END.length;
+  for (const f of frags) {
+    const rsp = f.peer;
+    if (rsp === null || (rsp.type !== McType.RSP_MC_VALUE && rsp.type !== McType.RSP_MC_END)) {
+      return errorReply("EINVAL");
+    }
+    const k = rsp.keys;
+    for (let i = 2; i < k.length; i += 3) total += k[i]!;
+  }
+  // A part's blocks come in its keys' order with misses left out, so the j-th block of a part
+  // goes where the part's j-th key was asked (twemproxy's memcache_copy_bulk does the same):
+  // exact request order when all keys hit, and every block exactly once either way.
+  const out = new Uint8Array(total);
+  let at = 0;
+  nextBlock.length = 0;
+  for (let i = 0; i < frags.length; i++) nextBlock.push(0);
+  const map = owner.fragMap;
+  for (let k = 0; k < map.length; k++) {
+    const fi = map[k]!;
+    const rsp = frags[fi]!.peer!;
+    const b = nextBlock[fi]!;
+    if (b >= rsp.keys.length) continue; // a miss
+    nextBlock[fi] = b + 3;
+    let idx = rsp.keys[b]!;
+    let pos = rsp.keys[b + 1]!;
+    let len = rsp.keys[b + 2]!;
+    while (len > 0) {
+      const m = rsp.mbufs[idx]!;
+      const take = Math.min(len, m.last - pos);
+      out.set(m.buf.subarray(pos, pos + take), at);
+      at += take;
+      len -= take;
+      idx++;
+      pos = 0;
+    }
+  }
+  out.set(END, at);
+  return out;
+}
+
+export const memcacheProto: Proto = {
+  name: "memcache",
+  parseReq: memcacheParseReq,
+  parseRsp: memcacheParseRsp,
+
+  filter(msg: Msg): ReqAction {
+    // twemproxy's req_filter: quit closes the client once earlier replies are out, no reply
+    return msg.type === McType.REQ_MC_QUIT ? ReqAction.QUIT : ReqAction.FORWARD;
+  },
+
+  fragmentable: memcacheFragmentable,
+  buildFragment: memcacheBuildFragment,
+  coalesce: memcacheCoalesce,
+  errorReply,
+};
