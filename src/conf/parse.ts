@@ -41,6 +41,11 @@ export const CONF_KEYS = {
   redis: { kind: "bool", default: false, description: "speak redis (true) or memcache (false)" },
   tcpkeepalive: { kind: "bool", default: false, description: "SO_KEEPALIVE on server connections" },
   reuseport: { kind: "bool", default: false, description: "SO_REUSEPORT on the listener (twemproxy master, not 0.5.0)" },
+  error_replies: {
+    kind: "bool",
+    default: false,
+    description: "ours: answer unsupported or malformed requests with an error instead of closing",
+  },
   redis_auth: { kind: "string", default: null, description: "password sent with AUTH to each redis server" },
   redis_db: { kind: "num", default: 0, description: "database index selected on each redis server" },
   preconnect: { kind: "bool", default: false, description: "connect to all servers at startup" },
@@ -279,6 +284,7 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     server_failure_limit: num("server_failure_limit"),
     tcpkeepalive: bool("tcpkeepalive"),
     reuseport: bool("reuseport"),
+    error_replies: bool("error_replies"),
     servers,
   };
 }

@@ -48,6 +48,11 @@ export interface PoolConf {
   readonly server_failure_limit: number;
   readonly tcpkeepalive: boolean;
   readonly reuseport: boolean;
+  /**
+   * Ours, not twemproxy's: answer an unsupported command or a wrong argument count with an error
+   * reply and keep the connection, instead of closing it without a word.
+   */
+  readonly error_replies: boolean;
   /** In twemproxy's order: sorted by name, shorter names first, then bytewise (nc_conf.c). */
   readonly servers: readonly ServerConf[];
 }

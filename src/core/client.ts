@@ -2,14 +2,15 @@
 
 import type { Socket, SocketHandler } from "../../runtime/types.ts";
 import { RingQueue } from "../buf/ring_queue.ts";
-import { ReqAction } from "../proto/types.ts";
+import type { PoolConf } from "../conf/types.ts";
+import { ReqAction, type ReqClient } from "../proto/types.ts";
 import { type Context, type Flushable, LOG_INFO, LOG_NOTICE } from "./context.ts";
 import { type Msg, type MsgSink, msgRecv } from "./message.ts";
 import type { ServerPool } from "./pool.ts";
 import { reqForward } from "./request.ts";
 import type { ReqOwner } from "./server.ts";
 
-export class ClientConn implements Flushable, MsgSink, ReqOwner {
+export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   readonly id: number;
   readonly pool: ServerPool;
   private readonly ctx: Context;
@@ -21,12 +22,19 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner {
   /** Requests in arrival order; replies leave from the head only (client out_q). */
   readonly outq = new RingQueue<Msg>();
   rmsg: Msg | null = null;
+  /** With `redis_auth`, nothing but AUTH and QUIT passes until AUTH succeeds. */
+  authenticated: boolean;
 
   constructor(ctx: Context, pool: ServerPool, sock: Socket) {
     this.ctx = ctx;
     this.pool = pool;
     this.sock = sock;
     this.id = ctx.connId();
+    this.authenticated = pool.conf.redis_auth === null;
+  }
+
+  get conf(): PoolConf {
+    return this.pool.conf;
   }
 
   recv(chunk: Uint8Array): void {
@@ -42,7 +50,11 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner {
       this.ctx.msgs.put(msg);
       return false;
     }
-    switch (this.pool.proto.filter(msg)) {
+    switch (this.pool.proto.filter(msg, this)) {
+      case ReqAction.CLOSE:
+        this.ctx.msgs.put(msg);
+        this.close();
+        return false;
       case ReqAction.QUIT:
         this.ctx.msgs.put(msg);
         this.eof = true;

@@ -69,6 +69,8 @@ export class Msg {
   readonly keys: number[] = [];
   /** Pending element counts of enclosing arrays (nested multi-bulk replies). */
   readonly stack: number[] = [];
+  /** A well-formed request the proxy will not forward (ReqError), decided by req_filter. */
+  reqError = 0;
   /** Value of an integer reply, or element count of an array reply (for coalescing). */
   integer = 0;
 
@@ -146,6 +148,7 @@ export class MsgPool {
     m.keys.length = 0;
     m.stack.length = 0;
     m.integer = 0;
+    m.reqError = 0;
     m.done = m.error = m.swallow = m.noreply = m.quit = false;
     m.err = null;
     m.reply = null;

@@ -137,3 +137,19 @@ export class MsgWriter {
     return this.msg;
   }
 }
+
+/** Whether key `k` of `msg` is exactly `bytes` (the key may span mbufs). */
+export function msgKeyEquals(msg: Msg, k: number, bytes: Uint8Array): boolean {
+  const keys = msg.keys;
+  if (keys.length < k * 3 + 3 || keys[k * 3 + 2] !== bytes.length) return false;
+  let idx = keys[k * 3]!;
+  let pos = keys[k * 3 + 1]!;
+  for (let i = 0; i < bytes.length; i++, pos++) {
+    while (pos >= msg.mbufs[idx]!.last) {
+      idx++;
+      pos = 0;
+    }
+    if (msg.mbufs[idx]!.buf[pos] !== bytes[i]) return false;
+  }
+  return true;
+}

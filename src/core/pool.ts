@@ -24,7 +24,7 @@ export class ServerPool {
     this.proto = proto;
     this.hash = HASH_CODEC[conf.hash].fn;
     this.servers = conf.servers.map(
-      (s, i) => new Server(ctx, proto, s, i, conf.server_connections, conf.tcpkeepalive),
+      (s, i) => new Server(ctx, proto, s, i, conf),
     );
     this.live = this.servers;
     this.continuum = buildContinuum(conf.distribution, this.live.map((s) => s.conf));

@@ -6,10 +6,13 @@
 
 import type { ErrnoName, Socket, SocketHandler } from "../../runtime/types.ts";
 import { RingQueue } from "../buf/ring_queue.ts";
-import type { ServerConf } from "../conf/types.ts";
+import type { PoolConf, ServerConf } from "../conf/types.ts";
 import type { Proto } from "../proto/types.ts";
 import { type Context, type Flushable, LOG_INFO, LOG_NOTICE, LOG_VERB } from "./context.ts";
 import { type Msg, type MsgSink, msgRecv, msgReleaseData } from "./message.ts";
+import { MsgWriter } from "./msg_io.ts";
+
+const writer = new MsgWriter();
 
 /** Whoever owns the requests (a client connection): told when one of them is complete. */
 export interface ReqOwner {
@@ -27,9 +30,13 @@ export class Server {
   readonly proto: Proto;
   readonly maxConns: number;
   readonly keepAlive: boolean;
+  readonly preamble: readonly Uint8Array[];
 
-  constructor(ctx: Context, proto: Proto, conf: ServerConf, index: number, maxConns: number, keepAlive: boolean) {
+  constructor(ctx: Context, proto: Proto, conf: ServerConf, index: number, pool: PoolConf) {
     this.ctx = ctx;
+    this.preamble = proto.serverPreamble(pool);
+    const maxConns = pool.server_connections;
+    const keepAlive = pool.tcpkeepalive;
     this.proto = proto;
     this.conf = conf;
     this.index = index;
@@ -44,11 +51,26 @@ export class Server {
       const c = new ServerConn(this);
       conns.push(c);
       c.connect();
+      this.sendPreamble(c);
       return c;
     }
     const c = conns[this.rr % conns.length]!;
     this.rr = (this.rr + 1) % conns.length;
     return c;
+  }
+
+  /** Queue the pool's preamble (AUTH, SELECT) ahead of everything; its replies are swallowed. */
+  private sendPreamble(c: ServerConn): void {
+    const pre = this.preamble;
+    if (pre.length === 0) return;
+    const msgs = this.ctx.msgs;
+    for (const bytes of pre) {
+      const m = msgs.get(true, null);
+      writer.begin(msgs.mbufs, m).bytes(bytes);
+      writer.end();
+      m.swallow = true;
+      c.enqueue(m);
+    }
   }
 
   /** Open every connection now (`preconnect: true`). */

@@ -1,5 +1,6 @@
 // Wire vectors for the memcache request and reply parsers, fed whole, byte by byte and at random splits.
 
+import { parseConf } from "../conf/parse.ts";
 import { describe, expect, it } from "vitest";
 import { splits } from "../../test/helpers/split.ts";
 import { MbufPool } from "../buf/mbuf.ts";
@@ -541,8 +542,9 @@ describe("memcacheProto", () => {
     const pool = new MsgPool(new MbufPool(512));
     const quit = parseOne(pool, "quit\r\n", memcacheParseReq);
     const get = parseOne(pool, "get k\r\n", memcacheParseReq);
-    expect(memcacheProto.filter(quit)).toBe(ReqAction.QUIT);
-    expect(memcacheProto.filter(get)).toBe(ReqAction.FORWARD);
+    const client = { authenticated: true, conf: parseConf("m:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:2:1\n", "m.yml")[0]! };
+    expect(memcacheProto.filter(quit, client)).toBe(ReqAction.QUIT);
+    expect(memcacheProto.filter(get, client)).toBe(ReqAction.FORWARD);
     pool.put(quit);
     pool.put(get);
     expect(pool.mbufs.inUse).toBe(0);

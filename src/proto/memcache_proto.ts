@@ -14,7 +14,7 @@ import type { MsgWriter } from "../core/msg_io.ts";
 import { strerror } from "../errors.ts";
 import { memcacheParseReq, memcacheParseRsp } from "./memcache.ts";
 import { McType } from "./memcache_commands.ts";
-import { type Proto, ReqAction } from "./types.ts";
+import { type Proto, ReqAction, type ReqClient } from "./types.ts";
 
 const enc = new TextEncoder();
 const END = enc.encode("END\r\n");
@@ -111,7 +111,11 @@ export const memcacheProto: Proto = {
   parseReq: memcacheParseReq,
   parseRsp: memcacheParseRsp,
 
-  filter(msg: Msg): ReqAction {
+  serverPreamble(): Uint8Array[] {
+    return [];
+  },
+
+  filter(msg: Msg, _client: ReqClient): ReqAction {
     // twemproxy's req_filter: quit closes the client once earlier replies are out, no reply
     return msg.type === McType.REQ_MC_QUIT ? ReqAction.QUIT : ReqAction.FORWARD;
   },

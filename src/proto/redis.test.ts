@@ -10,6 +10,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 interface Parsed {
+  reqError: number;
   bytes: string;
   type: number;
   keys: string[];
@@ -39,7 +40,7 @@ function run(chunks: Uint8Array[], parse: MsgParser, mbufSize: number): { msgs: 
         }
         keys.push(dec.decode(k));
       }
-      msgs.push({ bytes: dec.decode(out), type: msg.type, keys, integer: msg.integer });
+      msgs.push({ reqError: msg.reqError, bytes: dec.decode(out), type: msg.type, keys, integer: msg.integer });
       pool.put(msg);
       return true;
     },
@@ -61,7 +62,7 @@ function resp(...args: string[]): string {
   return `*${args.length}\r\n` + args.map((a) => `$${enc.encode(a).length}\r\n${a}\r\n`).join("");
 }
 
-const requests: { name: string; wire: string; cmd?: string; keys?: string[]; error?: boolean }[] = [
+const requests: { name: string; wire: string; cmd?: string; keys?: string[]; error?: boolean; reqError?: number }[] = [
   { name: "GET", wire: resp("GET", "foo"), cmd: "GET", keys: ["foo"] },
   { name: "lower-case set with options", wire: resp("set", "k", "v", "EX", "10"), cmd: "SET", keys: ["k"] },
   { name: "empty key", wire: resp("GET", ""), cmd: "GET", keys: [""] },
@@ -72,13 +73,14 @@ const requests: { name: string; wire: string; cmd?: string; keys?: string[]; err
   { name: "binary key", wire: resp("GET", "a\r\nb\0c"), cmd: "GET", keys: ["a\r\nb\0c"] },
   { name: "long key", wire: resp("GET", "k".repeat(3000)), cmd: "GET", keys: ["k".repeat(3000)] },
   { name: "big value", wire: resp("SET", "big", "v".repeat(70000)), cmd: "SET", keys: ["big"] },
-  { name: "unknown command", wire: resp("FOOBAR", "x"), error: true },
+  { name: "command name longer than any", wire: resp("X".repeat(40), "k"), reqError: 1 },
+  { name: "unknown command", wire: resp("FOOBAR", "x"), reqError: 1 },
   { name: "inline command", wire: "GET foo\r\n", error: true },
-  { name: "GET wrong arity", wire: resp("GET", "a", "b"), error: true },
-  { name: "GET without key", wire: resp("GET"), error: true },
-  { name: "PING with argument", wire: resp("PING", "x"), error: true },
-  { name: "MSET odd", wire: resp("MSET", "a", "1", "b"), error: true },
-  { name: "EVAL without keys", wire: resp("EVAL", "return 1", "0"), error: true },
+  { name: "GET wrong arity", wire: resp("GET", "a", "b"), reqError: 2 },
+  { name: "GET without key", wire: resp("GET"), reqError: 2 },
+  { name: "PING with argument", wire: resp("PING", "x"), reqError: 2 },
+  { name: "MSET odd", wire: resp("MSET", "a", "1", "b"), reqError: 2 },
+  { name: "EVAL without keys", wire: resp("EVAL", "return 1", "0"), reqError: 2 },
   { name: "bad length", wire: "*2\r\n$3\r\nGET\r\n$x\r\n", error: true },
   { name: "payload longer than length", wire: "*2\r\n$3\r\nGET\r\n$1\r\nab\r\n", error: true },
   { name: "zero arguments", wire: "*0\r\n", error: true },
@@ -99,7 +101,9 @@ describe("redisParseReq()", () => {
           expect(error).toBe(false);
           expect(msgs).toHaveLength(1);
           expect(msgs[0]!.bytes).toBe(v.wire);
-          expect(msgs[0]!.keys).toEqual(v.keys);
+          // unsupported and wrong-arity requests are read whole, so req_filter can answer or close
+          expect(msgs[0]!.reqError).toBe(v.reqError ?? 0);
+          if (v.reqError === undefined) expect(msgs[0]!.keys).toEqual(v.keys);
         });
       }
     }
@@ -107,6 +111,7 @@ describe("redisParseReq()", () => {
 
   it("parses a pipeline of mixed requests back to back, at every split", () => {
     const parts = requests.filter((r) => !r.error);
+    expect(parts.some((r) => r.reqError)).toBe(true);
     const wire = parts.map((r) => r.wire).join("");
     for (const [, chunks] of splits(enc.encode(wire), 10)) {
       const { msgs, error } = run(chunks, redisParseReq, 512);

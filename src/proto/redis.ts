@@ -11,6 +11,7 @@
 
 import { type Msg, ParseResult } from "../core/message.ts";
 import { CmdShape, lookupCommand, REDIS_COMMANDS, type RedisCommand } from "./redis_commands.ts";
+import { ReqError } from "./types.ts";
 
 // Request states, named after nc_redis.c's where they match.
 const SW_START = 0;
@@ -139,9 +140,10 @@ export function redisParseReq(msg: Msg): ParseResult {
             state = SW_ARG_LEN_START;
           } else {
             // a bulk payload starts here: note it if it is a key
-            if (msg.argi > 0 && isKeyArg(msg, shape, msg.argi)) msg.keys.push(idx, p, rlen);
-            else if (msg.argi === 0 && rlen > msg.name.length) return ParseResult.ERROR;
-            msg.nameLen = 0;
+            if (msg.argi > 0 && msg.reqError === ReqError.NONE && isKeyArg(msg, shape, msg.argi)) {
+              msg.keys.push(idx, p, rlen);
+            }
+            if (msg.argi === 0) msg.nameLen = 0;
             num = 0;
             state = rlen === 0 ? SW_ARG_CR : SW_ARG;
           }
@@ -172,12 +174,14 @@ export function redisParseReq(msg: Msg): ParseResult {
             // command name: keep it upper-cased for the table lookup
             const name = msg.name;
             let n = msg.nameLen;
-            for (let i = p, e = p + take; i < e; i++) {
+            // a name longer than any command is unsupported; keep its head for the error reply
+            for (let i = p, e = Math.min(p + take, p + name.length - n); i < e; i++) {
               const c = buf[i]!;
               name[n++] = c >= 97 && c <= 122 ? c - 32 : c;
             }
+            if (take > name.length - msg.nameLen) msg.reqError = ReqError.UNSUPPORTED;
             msg.nameLen = n;
-          } else if (shape === CmdShape.argeval && msg.argi === 2) {
+          } else if (shape === CmdShape.argeval && msg.argi === 2 && msg.reqError === ReqError.NONE) {
             // numkeys: digits only, as redis requires
             for (let i = p, e = p + take; i < e; i++) {
               const c = buf[i]!;
@@ -202,16 +206,24 @@ export function redisParseReq(msg: Msg): ParseResult {
           if (ch !== LF) return ParseResult.ERROR;
           p++;
           if (msg.argi === 0) {
-            const type = lookupCommand(msg.name, msg.nameLen);
-            if (type === 0) return ParseResult.ERROR;
-            msg.type = type;
-            shape = REDIS_COMMANDS[type - 1]!.shape;
-          } else if (shape === CmdShape.argeval && msg.argi === 2) {
+            const type = msg.reqError === ReqError.NONE ? lookupCommand(msg.name, msg.nameLen) : 0;
+            if (type === 0) {
+              // twemproxy closes here; req_filter decides, once the whole request is read
+              msg.reqError = ReqError.UNSUPPORTED;
+              shape = CmdShape.nokey;
+            } else {
+              msg.type = type;
+              shape = REDIS_COMMANDS[type - 1]!.shape;
+            }
+          } else if (shape === CmdShape.argeval && msg.argi === 2 && msg.reqError === ReqError.NONE) {
             msg.integer = num;
           }
           msg.argi++;
           if (--msg.rnarg === 0) {
-            if (!arityOk(msg, shape)) return ParseResult.ERROR;
+            if (msg.reqError === ReqError.NONE && !arityOk(msg, shape)) {
+              msg.reqError = ReqError.ARITY;
+              msg.keys.length = 0;
+            }
             msg.state = SW_START;
             msg.pidx = idx;
             msg.ppos = p;

@@ -1,34 +1,84 @@
-// The redis protocol as the core sees it: parsers, PING/QUIT handled locally, `-ERR` replies.
+// The redis protocol as the core sees it: parsers, local replies (PING, AUTH), QUIT, `-ERR` replies.
 
 import type { ErrnoName } from "../../runtime/types.ts";
+import type { PoolConf } from "../conf/types.ts";
 import type { Msg } from "../core/message.ts";
+import { msgKeyEquals } from "../core/msg_io.ts";
 import { strerror } from "../errors.ts";
 import { redisParseReq, redisParseRsp, requestCommand } from "./redis.ts";
 import { CmdLocal } from "./redis_commands.ts";
 import { redisBuildFragment, redisCoalesce, redisFragmentable } from "./redis_fragment.ts";
-import { type Proto, ReqAction } from "./types.ts";
+import { type Proto, ReqAction, type ReqClient, ReqError } from "./types.ts";
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
+// twemproxy's canned replies (nc_redis.c rsp_*)
 const PONG = enc.encode("+PONG\r\n");
+const OK = enc.encode("+OK\r\n");
+const INVALID_PASSWORD = enc.encode("-ERR invalid password\r\n");
+const AUTH_REQUIRED = enc.encode("-NOAUTH Authentication required\r\n");
+const NO_PASSWORD = enc.encode("-ERR Client sent AUTH, but no password is set\r\n");
 const errorReplies = new Map<ErrnoName | null, Uint8Array>();
+const passwords = new WeakMap<PoolConf, Uint8Array>();
+
+function bulk(s: string): string {
+  return `$${enc.encode(s).length}\r\n${s}\r\n`;
+}
+
+/** The error reply `error_replies: true` gives instead of closing (ours, not twemproxy's). */
+function reqErrorReply(msg: Msg): Uint8Array {
+  const name = dec.decode(msg.name.subarray(0, msg.nameLen)).toLowerCase();
+  return enc.encode(
+    msg.reqError === ReqError.ARITY
+      ? `-ERR wrong number of arguments for '${name}' command\r\n`
+      : `-ERR unsupported command '${name}'\r\n`,
+  );
+}
 
 export const redisProto: Proto = {
   name: "redis",
   parseReq: redisParseReq,
   parseRsp: redisParseRsp,
 
-  filter(msg: Msg): ReqAction {
-    const cmd = requestCommand(msg);
-    if (cmd === null) return ReqAction.FORWARD;
-    switch (cmd.local) {
-      case CmdLocal.ping:
-        msg.reply = PONG;
-        return ReqAction.LOCAL;
-      case CmdLocal.quit:
-        return ReqAction.QUIT;
-      default:
-        return ReqAction.FORWARD;
+  /** twemproxy's req_filter + redis_reply: QUIT first, then AUTH, then the auth gate, then PING. */
+  filter(msg: Msg, client: ReqClient): ReqAction {
+    if (msg.reqError !== ReqError.NONE) {
+      if (!client.conf.error_replies) return ReqAction.CLOSE;
+      msg.reply = reqErrorReply(msg);
+      return ReqAction.LOCAL;
     }
+    const local = requestCommand(msg)?.local ?? CmdLocal.none;
+    if (local === CmdLocal.quit) return ReqAction.QUIT;
+    if (local === CmdLocal.auth) {
+      const pw = client.conf.redis_auth;
+      if (pw === null) {
+        msg.reply = NO_PASSWORD;
+      } else {
+        let bytes = passwords.get(client.conf);
+        if (bytes === undefined) passwords.set(client.conf, (bytes = enc.encode(pw)));
+        // a wrong password de-authenticates until the right one comes
+        client.authenticated = msgKeyEquals(msg, 0, bytes);
+        msg.reply = client.authenticated ? OK : INVALID_PASSWORD;
+      }
+      return ReqAction.LOCAL;
+    }
+    if (!client.authenticated) {
+      msg.reply = AUTH_REQUIRED;
+      return ReqAction.LOCAL;
+    }
+    if (local === CmdLocal.ping) {
+      msg.reply = PONG;
+      return ReqAction.LOCAL;
+    }
+    return ReqAction.FORWARD;
+  },
+
+  /** AUTH, then SELECT: twemproxy sends SELECT first, its bug #457 (the data lands in db 0). */
+  serverPreamble(conf: PoolConf): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    if (conf.redis_auth !== null) out.push(enc.encode(`*2\r\n$4\r\nAUTH\r\n${bulk(conf.redis_auth)}`));
+    if (conf.redis_db !== 0) out.push(enc.encode(`*2\r\n$6\r\nSELECT\r\n${bulk(String(conf.redis_db))}`));
+    return out;
   },
 
   fragmentable: redisFragmentable,

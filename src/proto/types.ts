@@ -3,6 +3,7 @@
 import type { ErrnoName } from "../../runtime/types.ts";
 import type { Msg, MsgParser } from "../core/message.ts";
 import type { MsgWriter } from "../core/msg_io.ts";
+import type { PoolConf } from "../conf/types.ts";
 
 /** What req_filter decides for a parsed request. */
 export const ReqAction = {
@@ -12,14 +13,31 @@ export const ReqAction = {
   LOCAL: 1,
   /** Close the client once earlier replies are out; no reply (redis QUIT, memcache quit). */
   QUIT: 2,
+  /** Close the client now, without a reply (twemproxy's answer to what it does not support). */
+  CLOSE: 3,
 } as const;
 export type ReqAction = (typeof ReqAction)[keyof typeof ReqAction];
+
+/** What req_filter may read and change of the client connection. */
+export interface ReqClient {
+  authenticated: boolean;
+  readonly conf: PoolConf;
+}
+
+/** Why a well-formed request is not forwarded (msg.reqError). */
+export const ReqError = {
+  NONE: 0,
+  UNSUPPORTED: 1,
+  ARITY: 2,
+} as const;
 
 export interface Proto {
   readonly name: "redis" | "memcache";
   readonly parseReq: MsgParser;
   readonly parseRsp: MsgParser;
-  filter(msg: Msg): ReqAction;
+  filter(msg: Msg, client: ReqClient): ReqAction;
+  /** Requests every new server connection sends first, their replies swallowed (AUTH, SELECT). */
+  serverPreamble(conf: PoolConf): Uint8Array[];
   /** The reply a client gets for a request that failed with `err` (msg_get_error). */
   errorReply(err: ErrnoName | null): Uint8Array;
   /** Whether a request with several keys may be split per server (MGET, DEL, get...). */
