@@ -82,6 +82,8 @@ export class Msg {
   /** The client is gone: discard the reply when it comes. */
   swallow = false;
   noreply = false;
+  /** Meta quiet mode (`q`): the server may say nothing; a no-op sent after it tells (proto.quietSentinel). */
+  quiet = false;
   quit = false;
   /** A reply made by the proxy itself (e.g. +PONG); shared constant bytes. */
   reply: Uint8Array | null = null;
@@ -149,7 +151,7 @@ export class MsgPool {
     m.stack.length = 0;
     m.integer = 0;
     m.reqError = 0;
-    m.done = m.error = m.swallow = m.noreply = m.quit = false;
+    m.done = m.error = m.swallow = m.noreply = m.quiet = m.quit = false;
     m.err = null;
     m.reply = null;
     m.server = null;

@@ -13,6 +13,7 @@ import { type Msg, type MsgSink, msgRecv, msgReleaseData } from "./message.ts";
 import { MsgWriter } from "./msg_io.ts";
 
 const writer = new MsgWriter();
+const EMPTY = new Uint8Array(0);
 
 /** Whoever owns the requests (a client connection): told when one of them is complete. */
 export interface ReqOwner {
@@ -114,7 +115,20 @@ export class ServerConn implements Flushable, MsgSink {
   enqueue(msg: Msg): void {
     msg.server = this;
     this.inq.push(msg);
+    if (msg.quiet) this.enqueueSentinel();
     if (this.connected) this.ctx.markDirty(this);
+  }
+
+  /** After a quiet request, a no-op whose swallowed answer marks where the quiet one ended. */
+  private enqueueSentinel(): void {
+    const bytes = this.server.proto.quietSentinel;
+    if (bytes === null) return;
+    const msgs = this.ctx.msgs;
+    const m = msgs.get(true, null);
+    writer.begin(msgs.mbufs, m).bytes(bytes);
+    writer.end();
+    m.swallow = true;
+    this.inq.push(m);
   }
 
   /** Write every queued request in one write (req_send_next/req_send_done). */
@@ -142,7 +156,15 @@ export class ServerConn implements Flushable, MsgSink {
 
   /** A reply arrived: pair it with the oldest written request (rsp_recv_done → rsp_forward). */
   recvDone(rsp: Msg): boolean {
-    const req = this.outq.shift();
+    let req = this.outq.shift();
+    if (req !== undefined && req.quiet && this.server.proto.isSentinelReply(rsp)) {
+      // the quiet request got no reply: it is done with nothing to send, and this answers the sentinel
+      req.done = true;
+      req.reply = EMPTY;
+      if (req.swallow) this.ctx.msgs.put(req);
+      else (req.owner as ReqOwner).reqDone(req);
+      req = this.outq.shift();
+    }
     if (req === undefined) {
       // a reply nobody asked for: the stream is out of step, so drop the connection
       this.ctx.log.error(`unexpected rsp ${rsp.id} on s ${this.id} from server '${this.server.conf.pname}'`);

@@ -338,7 +338,10 @@ export function memcacheParseReq(msg: Msg): ParseResult {
           if (isCtl(ch)) return ParseResult.ERROR;
           // memcached reads a flag by its first byte; bad or duplicate flags get a
           // CLIENT_ERROR from memcached, so they are forwarded, not judged here
-          if (cmd !== undefined && cmd.quiet && ch === LOWER_Q) msg.integer |= McFlag.QUIET;
+          if (cmd !== undefined && cmd.quiet && ch === LOWER_Q) {
+            msg.integer |= McFlag.QUIET;
+            msg.quiet = true;
+          }
           else if (ch === LOWER_B && shape !== McShape.metanokey) msg.integer |= McFlag.BASE64;
           state = SW_META_FLAG;
           p++;

@@ -111,6 +111,11 @@ export const memcacheProto: Proto = {
   parseReq: memcacheParseReq,
   parseRsp: memcacheParseRsp,
 
+  quietSentinel: new TextEncoder().encode("mn\r\n"),
+  isSentinelReply(rsp: Msg): boolean {
+    return rsp.type === McType.RSP_MC_MN;
+  },
+
   serverPreamble(): Uint8Array[] {
     return [];
   },

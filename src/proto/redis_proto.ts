@@ -81,6 +81,8 @@ export const redisProto: Proto = {
     return out;
   },
 
+  quietSentinel: null,
+  isSentinelReply: () => false,
   fragmentable: redisFragmentable,
   buildFragment: redisBuildFragment,
   coalesce: redisCoalesce,

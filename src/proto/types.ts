@@ -40,6 +40,12 @@ export interface Proto {
   serverPreamble(conf: PoolConf): Uint8Array[];
   /** The reply a client gets for a request that failed with `err` (msg_get_error). */
   errorReply(err: ErrnoName | null): Uint8Array;
+  /**
+   * For quiet requests: the no-op to send after each (memcache `mn`), and whether a reply is that
+   * no-op's answer, which means the quiet request before it got no reply of its own.
+   */
+  readonly quietSentinel: Uint8Array | null;
+  isSentinelReply(rsp: Msg): boolean;
   /** Whether a request with several keys may be split per server (MGET, DEL, get...). */
   fragmentable(msg: Msg): boolean;
   /** Write the fragment of `owner` that carries the keys `keyIdx` (indexes into owner.keys / 3). */
