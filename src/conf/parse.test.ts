@@ -46,12 +46,14 @@ describe("parseConf() defaults", () => {
     });
   });
 
-  it("parseConf() knows exactly twemproxy's keys plus reuseport", () => {
+  it("parseConf() knows exactly twemproxy's keys plus reuseport and our extensions", () => {
     expect(Object.keys(CONF_KEYS).sort()).toEqual(
       [
         "listen", "hash", "hash_tag", "distribution", "timeout", "backlog", "client_connections", "redis",
         "redis_auth", "redis_db", "preconnect", "server_connections", "auto_eject_hosts", "server_retry_timeout",
         "server_failure_limit", "tcpkeepalive", "reuseport", "servers",
+        // ours
+        "error_replies", "max_queued_bytes",
       ].sort(),
     );
   });
@@ -85,8 +87,8 @@ describe("parseConf() defaults", () => {
     });
   });
 
-  it("parseConf() ignores client_connections, as twemproxy resets it to 0", () => {
-    expect(parseConf(pool("  client_connections: 10\n"), FILE)[0]!.client_connections).toBe(0);
+  it("parseConf() keeps client_connections (twemproxy resets it to 0; we enforce it)", () => {
+    expect(parseConf(pool("  client_connections: 10\n"), FILE)[0]!.client_connections).toBe(10);
   });
 
   it("parseConf() reads numbers with nc_atoi: leading zeros are decimal, quotes are fine", () => {

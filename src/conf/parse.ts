@@ -36,11 +36,16 @@ export const CONF_KEYS = {
   client_connections: {
     kind: "num",
     default: 0,
-    description: "parsed and then ignored: twemproxy always resets it to 0",
+    description: "most clients at once (0: no limit); twemproxy ignores it, we enforce it",
   },
   redis: { kind: "bool", default: false, description: "speak redis (true) or memcache (false)" },
   tcpkeepalive: { kind: "bool", default: false, description: "SO_KEEPALIVE on server connections" },
   reuseport: { kind: "bool", default: false, description: "SO_REUSEPORT on the listener (twemproxy master, not 0.5.0)" },
+  max_queued_bytes: {
+    kind: "num",
+    default: 8 * 1024 * 1024,
+    description: "ours: bytes a client may have in flight before the proxy stops reading from it",
+  },
   error_replies: {
     kind: "bool",
     default: false,
@@ -272,8 +277,8 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     distribution: d.distribution ?? CONF_KEYS.distribution.default,
     timeout: num("timeout"),
     backlog: num("backlog"),
-    // conf_validate_pool overwrites whatever was configured with the default
-    client_connections: CONF_KEYS.client_connections.default,
+    // twemproxy's conf_validate_pool resets this to 0 and never enforces it; we keep and enforce it
+    client_connections: num("client_connections"),
     redis,
     redis_auth: d.redis_auth ?? null,
     redis_db: num("redis_db"),
@@ -285,6 +290,7 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     tcpkeepalive: bool("tcpkeepalive"),
     reuseport: bool("reuseport"),
     error_replies: bool("error_replies"),
+    max_queued_bytes: num("max_queued_bytes"),
     servers,
   };
 }

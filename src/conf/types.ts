@@ -53,6 +53,13 @@ export interface PoolConf {
    * reply and keep the connection, instead of closing it without a word.
    */
   readonly error_replies: boolean;
+  /**
+   * Ours: request and reply bytes one client may have queued in the proxy (sent to servers and not
+   * yet answered, or answered and not yet taken by the client) before the proxy stops reading
+   * from that client; reading resumes below half of it. Bounds the memory a client that never
+   * reads, or a stalled backend, can make the proxy hold.
+   */
+  readonly max_queued_bytes: number;
   /** In twemproxy's order: sorted by name, shorter names first, then bytewise (nc_conf.c). */
   readonly servers: readonly ServerConf[];
 }

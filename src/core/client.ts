@@ -22,6 +22,9 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   /** Requests in arrival order; replies leave from the head only (client out_q). */
   readonly outq = new RingQueue<Msg>();
   rmsg: Msg | null = null;
+  /** Request bytes in flight for this client (max_queued_bytes), and whether reading is paused. */
+  queued = 0;
+  paused = false;
   /** With `redis_auth`, nothing but AUTH and QUIT passes until AUTH succeeds. */
   authenticated: boolean;
 
@@ -42,6 +45,27 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     const rmsg = this.rmsg;
     this.rmsg = null;
     this.rmsg = msgRecv(this.ctx.msgs, rmsg, true, this, chunk, this.pool.proto.parseReq, this);
+    this.pressure();
+  }
+
+  /**
+   * Stop reading from a client whose requests and unread replies pile up past max_queued_bytes,
+   * and start again below half of it: neither a client that never reads nor a stalled backend
+   * can make the proxy hold more than that per client.
+   */
+  pressure(): void {
+    if (this.closed) return;
+    const limit = this.pool.conf.max_queued_bytes;
+    const load = this.queued + this.sock.bufferedAmount;
+    if (!this.paused) {
+      if (load > limit) {
+        this.paused = true;
+        this.sock.pause();
+      }
+    } else if (load <= limit / 2) {
+      this.paused = false;
+      this.sock.resume();
+    }
   }
 
   /** A whole request (req_recv_done → req_filter → req_forward). */
@@ -63,11 +87,15 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       case ReqAction.LOCAL:
         msg.done = true;
         this.outq.push(msg);
+        this.queued += msg.mlen;
         this.ctx.markDirty(this);
         return true;
       default:
         // a noreply request gets no reply, so it takes no place in the reply order
-        if (!msg.noreply) this.outq.push(msg);
+        if (!msg.noreply) {
+          this.outq.push(msg);
+          this.queued += msg.mlen;
+        }
         reqForward(this.ctx, this.pool, this, msg);
         return true;
     }
@@ -120,6 +148,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       const msgs = this.ctx.msgs;
       for (let i = 0; i < n; i++) {
         const m = q.shift()!;
+        this.queued -= m.mlen;
         if (m.error) {
           const e = proto.errorReply(m.err);
           out.set(e, at);
@@ -134,6 +163,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
         msgs.put(m);
       }
       this.sock.write(out);
+      this.pressure();
     }
     if (this.eof && q.length === 0) {
       // FIN after the replies; the adapter reports the full close, where cleanup happens
@@ -145,6 +175,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pool.nclients--;
     const msgs = this.ctx.msgs;
     const q = this.outq;
     for (let m = q.shift(); m !== undefined; m = q.shift()) {
@@ -182,6 +213,14 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
     open(sock) {
       const c = new ClientConn(ctx, pool, sock);
       sock.ctx = c;
+      const limit = pool.conf.client_connections;
+      if (++pool.nclients > limit && limit > 0) {
+        // twemproxy parses client_connections and ignores it; we turn the extra client away
+        pool.rejected++;
+        if (ctx.log.enabled(LOG_NOTICE)) ctx.log.debug(LOG_NOTICE, `client connections exceed limit ${limit} on p '${pool.conf.listen.pname}'`);
+        c.close();
+        return;
+      }
       sock.setNoDelay(true);
       if (pool.conf.tcpkeepalive) sock.setKeepAlive(true, 0);
       if (ctx.log.enabled(LOG_NOTICE)) {
@@ -193,7 +232,9 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
       c.recv(chunk);
       ctx.flushDirty();
     },
-    drain() {},
+    drain(sock) {
+      (sock.ctx as ClientConn).pressure();
+    },
     end(sock) {
       const c = sock.ctx as ClientConn;
       // half-close: answer what was asked, then close (nc_request.c req_recv_next on eof)

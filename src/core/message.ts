@@ -87,6 +87,8 @@ export class Msg {
   quit = false;
   /** A reply made by the proxy itself (e.g. +PONG); shared constant bytes. */
   reply: Uint8Array | null = null;
+  /** When the server must have answered (monotonic ms), or 0 for never (nc_request.c msg_tmo). */
+  deadline = 0;
   /** Where the request was queued (server connection), for out_q removal on errors. */
   server: MsgOwner | null = null;
 
@@ -155,6 +157,7 @@ export class MsgPool {
     m.err = null;
     m.reply = null;
     m.server = null;
+    m.deadline = 0;
     m.fragOwner = null;
     m.frags.length = 0;
     m.nfragDone = 0;

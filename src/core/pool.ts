@@ -4,7 +4,7 @@ import type { PoolConf } from "../conf/types.ts";
 import { buildContinuum, HASH_CODEC, hashKey } from "../hashkit/index.ts";
 import type { Continuum, HashFn } from "../hashkit/types.ts";
 import type { Proto } from "../proto/types.ts";
-import type { Context } from "./context.ts";
+import { type Context, LOG_INFO } from "./context.ts";
 import type { Msg } from "./message.ts";
 import { Server } from "./server.ts";
 
@@ -12,19 +12,26 @@ export class ServerPool {
   readonly conf: PoolConf;
   readonly proto: Proto;
   readonly servers: Server[];
-  /** Servers the continuum was built from (all of them until host ejection exists). */
+  /** Servers the continuum was built from: all but the ejected ones. */
   private live: Server[];
   private continuum: Continuum;
+  /** When an ejected server is due back (ms, monotonic); 0 when none is out (next_rebuild). */
+  private nextRebuild = 0;
+  private readonly ctx: Context;
+  /** Client connections open now, and those turned away over `client_connections`. */
+  nclients = 0;
+  rejected = 0;
   private readonly hash: HashFn;
   /** Where a key that spans mbufs is gathered before hashing. */
   private scratch = new Uint8Array(256);
 
   constructor(ctx: Context, conf: PoolConf, proto: Proto) {
+    this.ctx = ctx;
     this.conf = conf;
     this.proto = proto;
     this.hash = HASH_CODEC[conf.hash].fn;
     this.servers = conf.servers.map(
-      (s, i) => new Server(ctx, proto, s, i, conf),
+      (s, i) => new Server(ctx, this, s, i),
     );
     this.live = this.servers;
     this.continuum = buildContinuum(conf.distribution, this.live.map((s) => s.conf));
@@ -32,9 +39,34 @@ export class ServerPool {
 
   /** The server key `k` of the request routes to (server_pool_idx), or null when none is live. */
   serverFor(msg: Msg, k: number): Server | null {
+    if (this.nextRebuild !== 0 && this.ctx.rt.now() > this.nextRebuild) this.rebuild();
     const live = this.live;
     if (live.length <= 1) return live[0] ?? null;
     return live[this.continuum.dispatch(this.keyHash(msg, k))] ?? null;
+  }
+
+  /**
+   * Rebuild the continuum from the servers not ejected (ketama_update/modula_update): an ejected
+   * server's keys move to the others until its retry time, when it is put back blindly.
+   */
+  rebuild(): void {
+    const now = this.ctx.rt.now();
+    const live: Server[] = [];
+    let next = 0;
+    for (const s of this.servers) {
+      if (s.nextRetry <= now) {
+        s.nextRetry = 0;
+        live.push(s);
+      } else if (next === 0 || s.nextRetry < next) {
+        next = s.nextRetry;
+      }
+    }
+    this.nextRebuild = next;
+    this.live = live;
+    this.continuum = buildContinuum(this.conf.distribution, live.map((s) => s.conf));
+    if (this.ctx.log.enabled(LOG_INFO)) {
+      this.ctx.log.debug(LOG_INFO, `pool '${this.conf.name}' has ${live.length} of ${this.servers.length} servers live`);
+    }
   }
 
   /** Hash of key `k` with hash_tag applied; a key cut across mbufs is gathered first. */

@@ -4,13 +4,14 @@
 // with its reply, which completes it in its client's out_q. Replies come back in the order the
 // requests were written, so pairing is always with the head of out_q.
 
-import type { ErrnoName, Socket, SocketHandler } from "../../runtime/types.ts";
+import type { ErrnoName, Socket, SocketHandler, TimerHandle } from "../../runtime/types.ts";
 import { RingQueue } from "../buf/ring_queue.ts";
-import type { PoolConf, ServerConf } from "../conf/types.ts";
+import type { ServerConf } from "../conf/types.ts";
 import type { Proto } from "../proto/types.ts";
 import { type Context, type Flushable, LOG_INFO, LOG_NOTICE, LOG_VERB } from "./context.ts";
 import { type Msg, type MsgSink, msgRecv, msgReleaseData } from "./message.ts";
 import { MsgWriter } from "./msg_io.ts";
+import type { ServerPool } from "./pool.ts";
 
 const writer = new MsgWriter();
 const EMPTY = new Uint8Array(0);
@@ -28,21 +29,45 @@ export class Server {
   readonly conns: ServerConn[] = [];
   private rr = 0;
   readonly ctx: Context;
+  readonly pool: ServerPool;
   readonly proto: Proto;
   readonly maxConns: number;
   readonly keepAlive: boolean;
+  /** Request timeout in ms, or 0 for none (`timeout: -1`). */
+  readonly timeout: number;
   readonly preamble: readonly Uint8Array[];
+  /** Consecutive failures (server_failure), and when an ejected server is due back (monotonic ms). */
+  failureCount = 0;
+  nextRetry = 0;
 
-  constructor(ctx: Context, proto: Proto, conf: ServerConf, index: number, pool: PoolConf) {
+  constructor(ctx: Context, pool: ServerPool, conf: ServerConf, index: number) {
     this.ctx = ctx;
-    this.preamble = proto.serverPreamble(pool);
-    const maxConns = pool.server_connections;
-    const keepAlive = pool.tcpkeepalive;
-    this.proto = proto;
+    this.pool = pool;
+    this.proto = pool.proto;
+    this.preamble = pool.proto.serverPreamble(pool.conf);
+    this.maxConns = pool.conf.server_connections;
+    this.keepAlive = pool.conf.tcpkeepalive;
+    this.timeout = pool.conf.timeout > 0 ? pool.conf.timeout : 0;
     this.conf = conf;
     this.index = index;
-    this.maxConns = maxConns;
-    this.keepAlive = keepAlive;
+  }
+
+  /** A connection to it closed (any reason): count it, and eject at the limit (server_failure). */
+  failure(): void {
+    const pc = this.pool.conf;
+    if (!pc.auto_eject_hosts) return;
+    if (++this.failureCount < pc.server_failure_limit) return;
+    this.failureCount = 0;
+    this.nextRetry = this.ctx.rt.now() + pc.server_retry_timeout;
+    this.ctx.log.warn(
+      `ejecting server '${this.conf.pname}' from pool '${pc.name}' for ${pc.server_retry_timeout} ms`,
+    );
+    this.pool.rebuild();
+  }
+
+  /** A reply came back: the server is healthy again (server_ok). */
+  ok(): void {
+    this.failureCount = 0;
   }
 
   /** A connection for the next request: a new one while under the limit, else round robin (server_conn). */
@@ -96,11 +121,39 @@ export class ServerConn implements Flushable, MsgSink {
   readonly inq = new RingQueue<Msg>();
   readonly outq = new RingQueue<Msg>();
   rmsg: Msg | null = null;
+  /** One timer per connection, armed for its oldest pending request's deadline. */
+  private timer: TimerHandle | null = null;
+  private readonly onTimer: () => void;
 
   constructor(server: Server) {
     this.server = server;
     this.ctx = server.ctx;
     this.id = this.ctx.connId();
+    this.onTimer = () => this.timedOut();
+  }
+
+  /**
+   * Requests on one connection share one timeout and queue in order, so the oldest pending one
+   * always has the earliest deadline: one timer per connection does the work of twemproxy's
+   * rbtree, at O(1) per request.
+   */
+  private arm(deadline: number): void {
+    if (this.timer === null) this.timer = this.ctx.rt.setTimer(Math.max(1, deadline - this.ctx.rt.now()), this.onTimer);
+  }
+
+  private timedOut(): void {
+    this.timer = null;
+    if (this.closed) return;
+    const head = this.outq.peek() ?? this.inq.peek();
+    if (head === undefined) return;
+    if (head.deadline === 0) return;
+    if (head.deadline > this.ctx.rt.now()) {
+      this.arm(head.deadline);
+      return;
+    }
+    this.ctx.log.error(`req ${head.id} on s ${this.id} to server '${this.server.conf.pname}' timed out`);
+    this.close("ETIMEDOUT");
+    this.ctx.flushDirty();
   }
 
   connect(): void {
@@ -114,6 +167,11 @@ export class ServerConn implements Flushable, MsgSink {
   /** Queue a request for this server (req_forward → enqueue_inq). */
   enqueue(msg: Msg): void {
     msg.server = this;
+    const tmo = this.server.timeout;
+    if (tmo > 0 && !msg.noreply) {
+      msg.deadline = this.ctx.rt.now() + tmo;
+      this.arm(msg.deadline);
+    }
     this.inq.push(msg);
     if (msg.quiet) this.enqueueSentinel();
     if (this.connected) this.ctx.markDirty(this);
@@ -177,6 +235,7 @@ export class ServerConn implements Flushable, MsgSink {
       this.ctx.msgs.put(req);
       return true;
     }
+    this.server.ok();
     req.peer = rsp;
     rsp.peer = req;
     req.done = true;
@@ -198,7 +257,12 @@ export class ServerConn implements Flushable, MsgSink {
     if (ctx.log.enabled(LOG_INFO)) {
       ctx.log.debug(LOG_INFO, `close s ${this.id} to server '${this.server.conf.pname}'${err ? ` (${err})` : ""}`);
     }
+    if (this.timer !== null) {
+      ctx.rt.clearTimer(this.timer);
+      this.timer = null;
+    }
     this.server.remove(this);
+    this.server.failure();
     this.failQueue(this.outq, err);
     this.failQueue(this.inq, err);
     if (this.rmsg !== null) {
