@@ -10,6 +10,10 @@ import type { ServerPool } from "./pool.ts";
 import { reqForward } from "./request.ts";
 import type { ReqOwner } from "./server.ts";
 
+/** Most requests one client may have awaiting replies before the proxy stops reading it. */
+const WINDOW = 1024;
+const EMPTY = new Uint8Array(0);
+
 export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   readonly id: number;
   readonly pool: ServerPool;
@@ -22,9 +26,10 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   /** Requests in arrival order; replies leave from the head only (client out_q). */
   readonly outq = new RingQueue<Msg>();
   rmsg: Msg | null = null;
-  /** Request bytes in flight for this client (max_queued_bytes), and whether reading is paused. */
+  /** Bytes of this client's requests and replies held by the proxy (max_queued_bytes). */
   queued = 0;
-  paused = false;
+  /** Reading and parsing stopped for flow control; the unparsed rest waits in rmsg. */
+  holding = false;
   /** With `redis_auth`, nothing but AUTH and QUIT passes until AUTH succeeds. */
   authenticated: boolean;
 
@@ -40,32 +45,50 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     return this.pool.conf;
   }
 
+  get lenient(): boolean {
+    return this.pool.conf.error_replies;
+  }
+
   recv(chunk: Uint8Array): void {
     if (this.eof) return; // after QUIT the rest of the stream is ignored, as twemproxy does
     const rmsg = this.rmsg;
     this.rmsg = null;
     this.rmsg = msgRecv(this.ctx.msgs, rmsg, true, this, chunk, this.pool.proto.parseReq, this);
-    this.pressure();
   }
 
   /**
-   * Stop reading from a client whose requests and unread replies pile up past max_queued_bytes,
-   * and start again below half of it: neither a client that never reads nor a stalled backend
-   * can make the proxy hold more than that per client.
+   * Flow control: a client whose requests and replies held here (plus replies its socket has not
+   * sent) pass max_queued_bytes, or with WINDOW requests awaiting replies, is not read or parsed
+   * further until that falls to half. Neither a client that never reads nor a stalled backend can
+   * then make the proxy hold more than the limit plus the replies of one window per client.
    */
+  private overloaded(): boolean {
+    return this.queued + this.sock.bufferedAmount > this.pool.conf.max_queued_bytes || this.outq.length >= WINDOW;
+  }
+
+  /** Re-check flow control after replies left or the socket drained; resume parsing when low. */
   pressure(): void {
-    if (this.closed) return;
-    const limit = this.pool.conf.max_queued_bytes;
-    const load = this.queued + this.sock.bufferedAmount;
-    if (!this.paused) {
-      if (load > limit) {
-        this.paused = true;
-        this.sock.pause();
-      }
-    } else if (load <= limit / 2) {
-      this.paused = false;
-      this.sock.resume();
+    if (!this.holding || this.closed) return;
+    if (this.queued + this.sock.bufferedAmount > this.pool.conf.max_queued_bytes / 2 || this.outq.length >= WINDOW / 2) return;
+    this.holding = false;
+    this.sock.resume();
+    const rmsg = this.rmsg;
+    if (rmsg !== null) {
+      this.rmsg = null;
+      this.rmsg = msgRecv(this.ctx.msgs, rmsg, true, this, EMPTY, this.pool.proto.parseReq, this);
     }
+  }
+
+  private accepted(): boolean {
+    if (!this.overloaded()) return true;
+    this.holding = true;
+    this.sock.pause();
+    return false;
+  }
+
+  /** Bytes of the reply a done request will write. */
+  private replyLen(m: Msg): number {
+    return m.error ? this.pool.proto.errorReply(m.err).length : m.reply !== null ? m.reply.length : m.peer!.mlen;
   }
 
   /** A whole request (req_recv_done → req_filter → req_forward). */
@@ -87,9 +110,9 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       case ReqAction.LOCAL:
         msg.done = true;
         this.outq.push(msg);
-        this.queued += msg.mlen;
+        this.queued += msg.mlen + msg.reply!.length;
         this.ctx.markDirty(this);
-        return true;
+        return this.accepted();
       default:
         // a noreply request gets no reply, so it takes no place in the reply order
         if (!msg.noreply) {
@@ -97,7 +120,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
           this.queued += msg.mlen;
         }
         reqForward(this.ctx, this.pool, this, msg);
-        return true;
+        return this.accepted();
     }
   }
 
@@ -128,6 +151,9 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       }
       owner.frags.length = 0;
       owner.done = true;
+      this.queued += owner.reply.length;
+    } else {
+      this.queued += this.replyLen(msg);
     }
     this.ctx.markDirty(this);
   }
@@ -139,8 +165,10 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     const proto = this.pool.proto;
     let n = 0;
     let total = 0;
-    for (let m = q.at(0); m !== undefined && m.done; m = q.at(++n)) {
-      total += m.error ? proto.errorReply(m.err).length : m.reply !== null ? m.reply.length : m.peer!.mlen;
+    let last = false;
+    for (let m = q.at(0); m !== undefined && m.done && !last; m = q.at(++n)) {
+      total += this.replyLen(m);
+      last = m.quit; // the proxy closes the client after this reply
     }
     if (n > 0) {
       const out = new Uint8Array(total);
@@ -148,7 +176,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       const msgs = this.ctx.msgs;
       for (let i = 0; i < n; i++) {
         const m = q.shift()!;
-        this.queued -= m.mlen;
+        this.queued -= m.mlen + this.replyLen(m);
         if (m.error) {
           const e = proto.errorReply(m.err);
           out.set(e, at);
@@ -163,6 +191,10 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
         msgs.put(m);
       }
       this.sock.write(out);
+      if (last) {
+        this.close(true);
+        return;
+      }
       this.pressure();
     }
     if (this.eof && q.length === 0) {
@@ -171,10 +203,14 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     }
   }
 
-  /** Close now: pending requests are swallowed when their replies arrive (client_close). */
-  close(): void {
+  /**
+   * Close now: pending requests are swallowed when their replies arrive (client_close). With
+   * `graceful`, what was written still goes out before the FIN.
+   */
+  close(graceful = false): void {
     if (this.closed) return;
     this.closed = true;
+    this.eof = true;
     this.pool.nclients--;
     const msgs = this.ctx.msgs;
     const q = this.outq;
@@ -203,7 +239,8 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       msgs.put(this.rmsg);
       this.rmsg = null;
     }
-    this.sock.close();
+    if (graceful) this.sock.end();
+    else this.sock.close();
   }
 }
 

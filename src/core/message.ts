@@ -26,6 +26,11 @@ export type ParseResult = (typeof ParseResult)[keyof typeof ParseResult];
 /** Anything that owns messages: a client or server connection (core/conn.ts). */
 export interface MsgOwner {
   readonly id: number;
+  /**
+   * Read a well-formed request the proxy does not support to its end, so req_filter can answer
+   * it (error_replies), instead of failing the parse at once as twemproxy does.
+   */
+  readonly lenient?: boolean;
 }
 
 let nextMsgId = 1;
@@ -233,6 +238,8 @@ export type MsgParser = (msg: Msg) => ParseResult;
 export interface MsgSink {
   /** A complete message; return false to stop parsing what follows (e.g. after QUIT). */
   recvDone(msg: Msg): boolean;
+  /** When recvDone returned false: keep the unparsed rest for later (flow control) or drop it. */
+  readonly holding?: boolean;
   /** The bytes are not the protocol: `msg` is released by the caller. */
   recvError(msg: Msg): void;
 }
@@ -263,6 +270,7 @@ export function msgRecv(
     }
     const next = msgSplit(pool, msg);
     if (!sink.recvDone(msg)) {
+      if (sink.holding === true) return next;
       if (next !== null) pool.put(next);
       return null;
     }

@@ -214,6 +214,12 @@ export class ServerConn implements Flushable, MsgSink {
 
   /** A reply arrived: pair it with the oldest written request (rsp_recv_done → rsp_forward). */
   recvDone(rsp: Msg): boolean {
+    if (this.server.proto.isFailure(rsp)) {
+      this.ctx.log.error(`server '${this.server.conf.pname}' on s ${this.id} failing: closing`);
+      this.ctx.msgs.put(rsp);
+      this.close("EINVAL");
+      return false;
+    }
     let req = this.outq.shift();
     if (req !== undefined && req.quiet && this.server.proto.isSentinelReply(rsp)) {
       // the quiet request got no reply: it is done with nothing to send, and this answers the sentinel

@@ -245,8 +245,8 @@ export function memcacheParseReq(msg: Msg): ParseResult {
 
         case SW_VLEN:
           if (isDigit(ch)) {
-            num = num * 10 + (ch - 48);
-            if (num > MEMCACHE_MAX_VLEN) return ParseResult.ERROR;
+            // a uint32 in twemproxy (and memcached): longer numbers wrap rather than fail
+            num = (num * 10 + (ch - 48)) % 4294967296;
             p++;
             break;
           }
@@ -579,8 +579,7 @@ export function memcacheParseRsp(msg: Msg): ParseResult {
 
         case RS_VLEN:
           if (isDigit(ch)) {
-            num = num * 10 + (ch - 48);
-            if (num > MEMCACHE_MAX_VLEN) return ParseResult.ERROR;
+            num = (num * 10 + (ch - 48)) % 4294967296;
             p++;
           } else if (ch === SP || ch === CR) {
             rlen = num;

@@ -112,6 +112,7 @@ export const memcacheProto: Proto = {
   parseRsp: memcacheParseRsp,
 
   quietSentinel: new TextEncoder().encode("mn\r\n"),
+  isFailure: () => false,
   isSentinelReply(rsp: Msg): boolean {
     return rsp.type === McType.RSP_MC_MN;
   },

@@ -9,7 +9,7 @@
 // are not supported. Keys are recorded as (mbuf index, offset, length) and may span mbufs, so a
 // key longer than an mbuf works here (twemproxy closes such a connection).
 
-import { type Msg, ParseResult } from "../core/message.ts";
+import { type Msg, type MsgOwner, ParseResult } from "../core/message.ts";
 import { CmdShape, lookupCommand, REDIS_COMMANDS, type RedisCommand } from "./redis_commands.ts";
 import { ReqError } from "./types.ts";
 
@@ -82,7 +82,8 @@ function arityOk(msg: Msg, shape: CmdShape): boolean {
     case CmdShape.argkvx:
       return n >= 3 && (n & 1) === 1;
     case CmdShape.argeval:
-      return n >= 3 && msg.integer >= 1 && msg.integer <= n - 3;
+      // 0.5.0 wants numkeys >= 1 and one key present; redis itself judges numkeys past the args
+      return n >= 4 && msg.integer >= 1;
     default:
       return true;
   }
@@ -214,6 +215,13 @@ export function redisParseReq(msg: Msg): ParseResult {
             } else {
               msg.type = type;
               shape = REDIS_COMMANDS[type - 1]!.shape;
+              // the argument count is known from `*N`: judge it now, as twemproxy does
+              if (shape !== CmdShape.argeval && !arityOk(msg, shape)) msg.reqError = ReqError.ARITY;
+              else if (shape === CmdShape.argeval && msg.narg < 4) msg.reqError = ReqError.ARITY;
+            }
+            if (msg.reqError !== ReqError.NONE) {
+              if ((msg.owner as MsgOwner | null)?.lenient !== true) return ParseResult.ERROR;
+              shape = CmdShape.nokey;
             }
           } else if (shape === CmdShape.argeval && msg.argi === 2 && msg.reqError === ReqError.NONE) {
             msg.integer = num;
@@ -328,8 +336,9 @@ export function redisParseRsp(msg: Msg): ParseResult {
         case RS_BULK_LEN:
         case RS_MULTI_LEN:
           if (ch >= 48 && ch <= 57) {
+            // integers are 64-bit; only lengths and counts need a bound
             num = num * 10 + (ch - 48);
-            if (num > Number.MAX_SAFE_INTEGER / 10) return ParseResult.ERROR;
+            if (state !== RS_INT && num > MAX_BULK) return ParseResult.ERROR;
           } else if (ch === MINUS && num === 0 && !neg) {
             neg = true;
           } else if (ch === CR) {

@@ -76,7 +76,11 @@ function digits(n: number): number {
 export function redisCoalesce(owner: Msg): Uint8Array {
   const frags = owner.frags;
   for (const f of frags) {
-    if (f.error) return enc.encode(`-ERR ${strerror(f.err)}\r\n`);
+    if (f.error) {
+      // nutcracker 0.5.0 closes the client after a failed split MGET (not MSET or DEL)
+      if (owner.type === MGET) owner.quit = true;
+      return enc.encode(`-ERR ${strerror(f.err)}\r\n`);
+    }
   }
   for (const f of frags) {
     if (f.peer!.type === RspType.ERROR) return bytesOf(f.peer!);

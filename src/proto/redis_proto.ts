@@ -3,9 +3,9 @@
 import type { ErrnoName } from "../../runtime/types.ts";
 import type { PoolConf } from "../conf/types.ts";
 import type { Msg } from "../core/message.ts";
-import { msgKeyEquals } from "../core/msg_io.ts";
+import { MsgCursor, msgKeyEquals } from "../core/msg_io.ts";
 import { strerror } from "../errors.ts";
-import { redisParseReq, redisParseRsp, requestCommand } from "./redis.ts";
+import { redisParseReq, redisParseRsp, requestCommand, RspType } from "./redis.ts";
 import { CmdLocal } from "./redis_commands.ts";
 import { redisBuildFragment, redisCoalesce, redisFragmentable } from "./redis_fragment.ts";
 import { type Proto, ReqAction, type ReqClient, ReqError } from "./types.ts";
@@ -33,6 +33,26 @@ function reqErrorReply(msg: Msg): Uint8Array {
       ? `-ERR wrong number of arguments for '${name}' command\r\n`
       : `-ERR unsupported command '${name}'\r\n`,
   );
+}
+
+const FAILURES = ["-OOM", "-BUSY", "-LOADING"].map((s) => enc.encode(s));
+const cursor = new MsgCursor();
+
+/**
+ * twemproxy's redis_failure: these errors make it close the server connection, so the request
+ * and every other one in flight there get `-ERR Invalid argument`. (-BUSYKEY is not one.)
+ */
+function redisFailure(rsp: Msg): boolean {
+  if (rsp.type !== RspType.ERROR) return false;
+  for (const f of FAILURES) {
+    const c = cursor.reset(rsp);
+    let i = 0;
+    while (i < f.length && c.next() === f[i]) i++;
+    if (i < f.length) continue;
+    const after = c.next();
+    if (after === 32 || after === 13) return true;
+  }
+  return false;
 }
 
 export const redisProto: Proto = {
@@ -82,6 +102,7 @@ export const redisProto: Proto = {
   },
 
   quietSentinel: null,
+  isFailure: redisFailure,
   isSentinelReply: () => false,
   fragmentable: redisFragmentable,
   buildFragment: redisBuildFragment,

@@ -45,6 +45,8 @@ export interface Proto {
    * no-op's answer, which means the quiet request before it got no reply of its own.
    */
   readonly quietSentinel: Uint8Array | null;
+  /** A reply that means the server is failing (redis -OOM, -BUSY, -LOADING): drop the connection. */
+  isFailure(rsp: Msg): boolean;
   isSentinelReply(rsp: Msg): boolean;
   /** Whether a request with several keys may be split per server (MGET, DEL, get...). */
   fragmentable(msg: Msg): boolean;

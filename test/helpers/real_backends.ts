@@ -29,9 +29,9 @@ async function started(proc: ChildProcess, port: number): Promise<Backend> {
 }
 
 /** A throwaway redis-server: no persistence, loopback only. */
-export async function startRedis(extra: string[] = []): Promise<Backend> {
+export async function startRedis(extra: string[] = [], fixedPort?: number): Promise<Backend> {
   need("redis-server");
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const proc = spawn(
     "redis-server",
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", ...extra],
@@ -41,9 +41,9 @@ export async function startRedis(extra: string[] = []): Promise<Backend> {
 }
 
 /** A throwaway memcached, single-threaded like the benchmarks use. */
-export async function startMemcached(extra: string[] = []): Promise<Backend> {
+export async function startMemcached(extra: string[] = [], fixedPort?: number): Promise<Backend> {
   need("memcached");
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const proc = spawn("memcached", ["-p", String(port), "-l", "127.0.0.1", "-U", "0", "-t", "1", "-u", "root", ...extra], {
     stdio: "ignore",
   });

@@ -45,15 +45,25 @@ export function bundleForNode(entryTs: string, outfile: string): void {
 }
 
 /** A TCP port that was free a moment ago on `host` (bind to port 0, read it, close). */
-export function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
+// ports handed out by this process: the kernel may give a just-closed port again, and callers
+// often ask for several before binding any
+const given = new Set<number>();
+
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once("error", reject);
+      srv.listen(0, host, () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!given.has(port)) {
+      given.add(port);
+      return port;
+    }
+  }
 }
 
 /** Resolve once `host:port` accepts a connection; reject after `timeoutMs`. */

@@ -1,0 +1,290 @@
+// Fault injection with real backends: frozen and killed servers, ejection and return, a garbage
+// backend, clients that vanish mid-pipeline or never read, 5,000 clients, client_connections.
+
+import { readFileSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exchange, request, resp } from "../helpers/client.ts";
+import { type Running, startProxy, type Target, writeConf } from "../helpers/proxy.ts";
+import { type Backend, startMemcached, startRedis } from "../helpers/real_backends.ts";
+import { freePort } from "../helpers/runtimes.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Send `data`, resolve with the text once `n` flat replies (status, error, integer, bulk) arrived. */
+function replies(port: number, data: Buffer, n: number, timeoutMs = 20_000): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: "127.0.0.1", port }, () => sock.write(data));
+    let buf = Buffer.alloc(0);
+    const out: string[] = [];
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`${out.length} of ${n} replies within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const eol = buf.indexOf("\r\n");
+        if (eol < 0) break;
+        let end = eol + 2;
+        if (buf[0] === 36 /* $ */) {
+          const len = Number(buf.subarray(1, eol).toString());
+          if (len >= 0) end += len + 2;
+        }
+        if (end > buf.length) break;
+        out.push(buf.subarray(0, end).toString());
+        buf = buf.subarray(end);
+      }
+      if (out.length >= n) {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(out);
+      }
+    });
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.on("close", () => {
+      clearTimeout(timer);
+      if (out.length < n) reject(new Error(`closed after ${out.length} of ${n} replies: ${out.slice(-3).join("|")}`));
+    });
+  });
+}
+
+const get = (port: number, key: string) => replies(port, resp("GET", key), 1).then((r) => r[0]!);
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m?.[1] ?? 0);
+}
+
+const diag: number[] = [];
+
+/** A key (from a few hundred) that lives on `backend`, found by asking the backend itself. */
+async function keyOn(backend: Backend, proxyPort: number, prefix: string): Promise<string> {
+  // varied keys: fnv1a_64 (the default hash) clusters keys that differ only in a counter, so
+  // with two servers a whole family of such keys can land on one of them
+  const keys = Array.from({ length: 200 }, (_, i) => `${prefix}:${((i + 1) * 2654435761 % 4294967291).toString(36)}:${i}`);
+  const set = await replies(proxyPort, Buffer.concat(keys.map((k) => resp("SET", k, `v-${k}`))), keys.length);
+  const there = await replies(backend.port, Buffer.concat(keys.map((k) => resp("EXISTS", k))), keys.length);
+  const i = there.findIndex((r) => r === ":1\r\n");
+  if (i < 0) {
+    const info = await Promise.all(diag.map((port) => replies(port, resp("DBSIZE"), 1).then((r) => `${port}=${r[0]}`)));
+    throw new Error(`no key landed on ${backend.port} via ${proxyPort}: ${JSON.stringify(set.slice(0, 3))} ${JSON.stringify(there.slice(0, 3))} ${JSON.stringify(info).slice(0, 600)}`);
+  }
+  return keys[i]!;
+}
+
+describe.each(["node", "bun"] as Target[])("faults on %s", (rt) => {
+  let a: Backend;
+  let b: Backend;
+  let ma: Backend;
+  let mb: Backend;
+  let proxy: Running;
+  let garbage: Server;
+  const p = { redis: 0, eject: 0, mc: 0, garbage: 0, limited: 0, slow: 0 };
+
+  beforeAll(async () => {
+    [a, b, ma, mb] = await Promise.all([startRedis(), startRedis(), startMemcached(), startMemcached()]);
+    garbage = createServer((s) => s.on("data", () => s.write("this is not redis\r\n")));
+    await new Promise<void>((r) => garbage.listen(0, "127.0.0.1", () => r()));
+    const gport = (garbage.address() as { port: number }).port;
+    diag.push(a.port, b.port);
+    for (const k of Object.keys(p) as (keyof typeof p)[]) p[k] = await freePort();
+    const conf = writeConf(`redis:
+  listen: 127.0.0.1:${p.redis}
+  redis: true
+  timeout: 500
+  servers:
+   - 127.0.0.1:${a.port}:1
+   - 127.0.0.1:${b.port}:1
+eject:
+  listen: 127.0.0.1:${p.eject}
+  redis: true
+  timeout: 500
+  auto_eject_hosts: true
+  server_failure_limit: 1
+  server_retry_timeout: 1500
+  servers:
+   - 127.0.0.1:${a.port}:1
+   - 127.0.0.1:${b.port}:1
+mc:
+  listen: 127.0.0.1:${p.mc}
+  timeout: 500
+  servers:
+   - 127.0.0.1:${ma.port}:1
+   - 127.0.0.1:${mb.port}:1
+garbage:
+  listen: 127.0.0.1:${p.garbage}
+  redis: true
+  servers:
+   - 127.0.0.1:${gport}:1
+limited:
+  listen: 127.0.0.1:${p.limited}
+  redis: true
+  client_connections: 2
+  servers:
+   - 127.0.0.1:${b.port}:1
+slow:
+  listen: 127.0.0.1:${p.slow}
+  redis: true
+  max_queued_bytes: 1048576
+  servers:
+   - 127.0.0.1:${b.port}:1
+`);
+    proxy = await startProxy(rt, ["-c", conf, "-v", "3"], p.slow);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    garbage?.close();
+    await Promise.all([a, b, ma, mb].filter(Boolean).map((x) => x.stop()));
+  });
+
+  it("times out requests to a frozen server with twemproxy's error; other servers' keys are unaffected", async () => {
+    const ka = await keyOn(a, p.redis, "fa");
+    const kb = await keyOn(b, p.redis, "fb");
+    a.proc.kill("SIGSTOP");
+    await sleep(50);
+    try {
+      const t0 = Date.now();
+      expect(await get(p.redis, ka)).toBe("-ERR Connection timed out\r\n");
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(450);
+      expect(took).toBeLessThan(3000);
+      expect(await get(p.redis, kb)).toBe(`$${`v-${kb}`.length}\r\nv-${kb}\r\n`);
+    } finally {
+      a.proc.kill("SIGCONT");
+    }
+    await sleep(100);
+    expect(await get(p.redis, ka)).toBe(`$${`v-${ka}`.length}\r\nv-${ka}\r\n`);
+  });
+
+  it("answers every request of 50 pipelining clients while a server is killed, ejects it, and takes it back", async () => {
+    const ka = await keyOn(a, p.eject, "ea");
+    const load = Buffer.concat(Array.from({ length: 2000 }, (_, i) => resp("GET", `load${i}`)));
+    const clients = Array.from({ length: 50 }, () => replies(p.eject, load, 2000, 30_000));
+    await sleep(20);
+    await a.stop(); // SIGKILL
+    const results = await Promise.all(clients);
+    for (const r of results) {
+      expect(r).toHaveLength(2000);
+      for (const line of r) expect(line).toMatch(/^(\$-1\r\n|-ERR (Connection refused|Connection reset by peer|Connection timed out|Broken pipe|unknown)\r\n)$/);
+    }
+    // ejected: its keys now go to the other server (a miss there), with no error
+    await sleep(50);
+    let moved = "";
+    for (let i = 0; i < 5 && moved !== "$-1\r\n"; i++) moved = await get(p.eject, ka);
+    expect(moved).toBe("$-1\r\n");
+    // back after server_retry_timeout: writes land on the restarted server again
+    a = await startRedis([], a.port);
+    await sleep(1700);
+    let back = "";
+    for (let i = 0; i < 5 && back !== "+OK\r\n"; i++) back = (await replies(p.eject, resp("SET", ka, "again"), 1))[0]!;
+    expect(back).toBe("+OK\r\n");
+    expect(await get(a.port, ka)).toBe("$5\r\nagain\r\n");
+  });
+
+  it("gives SERVER_ERROR texts for a frozen and a dead memcached", async () => {
+    const keys = Array.from({ length: 100 }, (_, i) => `m:${((i + 1) * 2654435761 % 4294967291).toString(36)}:${i}`);
+    const set = Buffer.concat(keys.map((k) => Buffer.from(`set ${k} 0 0 1\r\nx\r\n`)));
+    await replies(p.mc, set, keys.length);
+    const onA = (await exchange(ma.port, Buffer.from(keys.map((k) => `get ${k}\r\n`).join("") + "quit\r\n"))).toString();
+    const ka = keys.find((k) => onA.includes(`VALUE ${k} `));
+    if (ka === undefined) throw new Error("no key landed on the first memcached");
+    ma.proc.kill("SIGSTOP");
+    await sleep(50); // let the stop land on every thread first
+    try {
+      const want = "SERVER_ERROR Connection timed out\r\n";
+      expect((await request(p.mc, Buffer.from(`get ${ka}\r\n`), want.length)).toString()).toBe(want);
+    } finally {
+      ma.proc.kill("SIGCONT");
+    }
+    await ma.stop();
+    const dead = (await exchange(p.mc, Buffer.from(`get ${ka}\r\nquit\r\n`))).toString();
+    expect(dead).toMatch(/^SERVER_ERROR (Connection refused|Connection reset by peer|Broken pipe|unknown)\r\n$/);
+    ma = await startMemcached([], ma.port);
+  });
+
+  it("fails requests to a backend that answers garbage, and keeps serving", async () => {
+    expect(await get(p.garbage, "k")).toMatch(/^-ERR /);
+    expect(await replies(p.garbage, resp("PING"), 1)).toEqual(["+PONG\r\n"]);
+  });
+
+  it("survives a client that leaves in the middle of a pipeline of 10,000", async () => {
+    const load = Buffer.concat(Array.from({ length: 10_000 }, (_, i) => resp("SET", `gone${i}`, "x".repeat(100))));
+    await new Promise<void>((resolve) => {
+      const s = connect({ host: "127.0.0.1", port: p.redis }, () => {
+        s.write(load);
+        setTimeout(() => {
+          s.destroy();
+          resolve();
+        }, 5);
+      });
+    });
+    await sleep(200);
+    const r = await replies(p.redis, Buffer.concat([resp("SET", "after", "1"), resp("GET", "after")]), 2);
+    expect(r, proxy.stderr().slice(-2000)).toEqual(["+OK\r\n", "$1\r\n1\r\n"]);
+  });
+
+  it("holds bounded memory for a client that sends but never reads", async () => {
+    const big = "B".repeat(64 * 1024);
+    expect(await replies(p.slow, resp("SET", "big", big), 1)).toEqual(["+OK\r\n"]);
+    const pid = proxy.proc.pid!;
+    const before = rssKb(pid);
+    const req = resp("GET", "big");
+    const sock = connect({ host: "127.0.0.1", port: p.slow });
+    sock.pause(); // never read: 64 KB replies pile up unless the proxy stops reading requests
+    await new Promise<void>((r) => sock.on("connect", () => r()));
+    const batch = Buffer.concat(Array.from({ length: 1000 }, () => req));
+    for (let i = 0; i < 30; i++) sock.write(batch); // 30,000 GETs: 1.9 GB of replies if unbounded
+    await sleep(2000);
+    const during = rssKb(pid);
+    sock.destroy();
+    expect(during - before).toBeLessThan(200 * 1024);
+    expect(await replies(p.slow, resp("PING"), 1)).toEqual(["+PONG\r\n"]);
+  });
+
+  it("serves 5,000 concurrent clients", async () => {
+    const socks = await Promise.all(
+      Array.from(
+        { length: 5000 },
+        () =>
+          new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+            const s = connect({ host: "127.0.0.1", port: p.redis }, () => resolve(s));
+            s.on("error", reject);
+          }),
+      ),
+    );
+    const pongs = await Promise.all(
+      socks.map(
+        (s) =>
+          new Promise<string>((resolve) => {
+            s.once("data", (d) => resolve(d.toString()));
+            s.write(resp("PING"));
+          }),
+      ),
+    );
+    for (const s of socks) s.destroy();
+    expect(pongs.filter((x) => x === "+PONG\r\n")).toHaveLength(5000);
+  });
+
+  it("turns away clients over client_connections (twemproxy ignores the key)", async () => {
+    const hold = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<ReturnType<typeof connect>>((resolve) => {
+            const s = connect({ host: "127.0.0.1", port: p.limited }, () => resolve(s));
+          }),
+      ),
+    );
+    await sleep(100);
+    // closed at once, without a reply (a reset if our PING was still unread)
+    const third = await exchange(p.limited, resp("PING"), { timeoutMs: 5000 }).catch((e: NodeJS.ErrnoException) => e.code);
+    expect(["", "ECONNRESET"]).toContain(typeof third === "string" ? third : String(third));
+    for (const s of hold) s.destroy();
+    await sleep(100);
+    expect(await replies(p.limited, resp("PING"), 1)).toEqual(["+PONG\r\n"]);
+  });
+});
