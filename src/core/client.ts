@@ -145,14 +145,21 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       if (++owner.nfragDone < owner.frags.length) return;
       owner.reply = this.pool.proto.coalesce(owner);
       const msgs = this.ctx.msgs;
+      let failed = false;
       for (const f of owner.frags) {
+        failed ||= f.error;
         if (f.peer !== null) msgs.put(f.peer);
         msgs.put(f);
       }
       owner.frags.length = 0;
       owner.done = true;
+      if (failed && this.pool.proto.failClosesClient(owner)) owner.quit = true;
       this.queued += owner.reply.length;
     } else {
+      // observed in 0.5.0: a connect refused at once (or a failed lookup) leaves the client open
+      if (msg.error && msg.err !== "ECONNREFUSED" && msg.err !== "EHOSTDOWN" && this.pool.proto.failClosesClient(msg)) {
+        msg.quit = true;
+      }
       this.queued += this.replyLen(msg);
     }
     this.ctx.markDirty(this);

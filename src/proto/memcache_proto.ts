@@ -113,6 +113,11 @@ export const memcacheProto: Proto = {
 
   quietSentinel: new TextEncoder().encode("mn\r\n"),
   isFailure: () => false,
+  /** A failed retrieval closes the client after its SERVER_ERROR, as twemproxy does. */
+  failClosesClient(msg: Msg): boolean {
+    const t = msg.type;
+    return t === McType.REQ_MC_GET || t === McType.REQ_MC_GETS || t === McType.REQ_MC_GAT || t === McType.REQ_MC_GATS;
+  },
   isSentinelReply(rsp: Msg): boolean {
     return rsp.type === McType.RSP_MC_MN;
   },

@@ -20,6 +20,11 @@ function shapeOf(msg: Msg): number {
   return REDIS_COMMANDS[msg.type - 1]?.shape ?? -1;
 }
 
+/** nutcracker 0.5.0 closes the client after an MGET that failed on a server (not MSET or DEL). */
+export function redisFailClosesClient(msg: Msg): boolean {
+  return msg.type === MGET;
+}
+
 export function redisFragmentable(msg: Msg): boolean {
   const s = shapeOf(msg);
   return (s === CmdShape.argx || s === CmdShape.argkvx) && msg.keys.length > 3;
@@ -76,11 +81,7 @@ function digits(n: number): number {
 export function redisCoalesce(owner: Msg): Uint8Array {
   const frags = owner.frags;
   for (const f of frags) {
-    if (f.error) {
-      // nutcracker 0.5.0 closes the client after a failed split MGET (not MSET or DEL)
-      if (owner.type === MGET) owner.quit = true;
-      return enc.encode(`-ERR ${strerror(f.err)}\r\n`);
-    }
+    if (f.error) return enc.encode(`-ERR ${strerror(f.err)}\r\n`);
   }
   for (const f of frags) {
     if (f.peer!.type === RspType.ERROR) return bytesOf(f.peer!);

@@ -7,7 +7,7 @@ import { MsgCursor, msgKeyEquals } from "../core/msg_io.ts";
 import { strerror } from "../errors.ts";
 import { redisParseReq, redisParseRsp, requestCommand, RspType } from "./redis.ts";
 import { CmdLocal } from "./redis_commands.ts";
-import { redisBuildFragment, redisCoalesce, redisFragmentable } from "./redis_fragment.ts";
+import { redisBuildFragment, redisCoalesce, redisFailClosesClient, redisFragmentable } from "./redis_fragment.ts";
 import { type Proto, ReqAction, type ReqClient, ReqError } from "./types.ts";
 
 const enc = new TextEncoder();
@@ -102,6 +102,7 @@ export const redisProto: Proto = {
   },
 
   quietSentinel: null,
+  failClosesClient: redisFailClosesClient,
   isFailure: redisFailure,
   isSentinelReply: () => false,
   fragmentable: redisFragmentable,

@@ -45,6 +45,8 @@ export interface Proto {
    * no-op's answer, which means the quiet request before it got no reply of its own.
    */
   readonly quietSentinel: Uint8Array | null;
+  /** Whether a request that failed on a server (connection error) also closes its client. */
+  failClosesClient(msg: Msg): boolean;
   /** A reply that means the server is failing (redis -OOM, -BUSY, -LOADING): drop the connection. */
   isFailure(rsp: Msg): boolean;
   isSentinelReply(rsp: Msg): boolean;

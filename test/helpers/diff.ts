@@ -106,11 +106,11 @@ export const DIFFERENCES: Readonly<Record<string, Difference>> = {
     mbuf: 512,
     ours: { bytes: ":1\r\n+PONG\r\n", closed: true },
   },
-  "multi-bulk count overflowing 32 bits": {
+  "malformed: multi-bulk count overflowing 32 bits": {
     reason: "0.5.0 keeps counts in 32 bits, so *4294967297 reads as *1 and PING is answered; we close on the bad count",
     ours: { bytes: "", closed: true },
   },
-  "bulk length overflowing 32 bits": {
+  "malformed: bulk length overflowing 32 bits": {
     reason: "0.5.0 keeps lengths in 32 bits and forwards a $4294967297 key to redis; we close on the bad length",
     ours: { bytes: "", closed: true },
   },
