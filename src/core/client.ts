@@ -1,6 +1,6 @@
 // Client connections: parse requests, forward them, and write replies in request order (nc_client.c).
 
-import type { Socket, SocketHandler } from "../../runtime/types.ts";
+import type { Socket, SocketHandler, TimerHandle } from "../../runtime/types.ts";
 import { RingQueue } from "../buf/ring_queue.ts";
 import type { PoolConf } from "../conf/types.ts";
 import { ReqAction, type ReqClient } from "../proto/types.ts";
@@ -13,6 +13,7 @@ import type { ReqOwner } from "./server.ts";
 /** Most requests one client may have awaiting replies before the proxy stops reading it. */
 const WINDOW = 1024;
 const EMPTY = new Uint8Array(0);
+const RECHECK_MS = 50;
 
 export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   readonly id: number;
@@ -83,8 +84,19 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     if (!this.overloaded()) return true;
     this.holding = true;
     this.sock.pause();
+    // replies and drains re-check pressure; the timer is the backstop should neither come
+    if (this.recheck === null) this.recheck = this.ctx.rt.setTimer(RECHECK_MS, this.onRecheck);
     return false;
   }
+
+  private recheck: TimerHandle | null = null;
+  private readonly onRecheck = (): void => {
+    this.recheck = null;
+    if (!this.holding || this.closed) return;
+    this.pressure();
+    if (this.holding) this.recheck = this.ctx.rt.setTimer(RECHECK_MS, this.onRecheck);
+    this.ctx.flushDirty();
+  };
 
   /** Bytes of the reply a done request will write. */
   private replyLen(m: Msg): number {
@@ -218,6 +230,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     if (this.closed) return;
     this.closed = true;
     this.eof = true;
+    if (this.recheck !== null) this.ctx.rt.clearTimer(this.recheck);
     this.pool.nclients--;
     const msgs = this.ctx.msgs;
     const q = this.outq;
@@ -277,7 +290,9 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
       ctx.flushDirty();
     },
     drain(sock) {
+      // resuming may parse and forward held requests: flush what that queued
       (sock.ctx as ClientConn).pressure();
+      ctx.flushDirty();
     },
     end(sock) {
       const c = sock.ctx as ClientConn;
