@@ -53,7 +53,7 @@ describe("parseConf() defaults", () => {
         "redis_auth", "redis_db", "preconnect", "server_connections", "auto_eject_hosts", "server_retry_timeout",
         "server_failure_limit", "tcpkeepalive", "reuseport", "servers",
         // ours
-        "error_replies", "max_queued_bytes",
+        "error_replies", "max_queued_bytes", "health_check", "fail_fast",
       ].sort(),
     );
   });

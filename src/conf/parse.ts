@@ -41,6 +41,16 @@ export const CONF_KEYS = {
   redis: { kind: "bool", default: false, description: "speak redis (true) or memcache (false)" },
   tcpkeepalive: { kind: "bool", default: false, description: "SO_KEEPALIVE on server connections" },
   reuseport: { kind: "bool", default: false, description: "SO_REUSEPORT on the listener (twemproxy master, not 0.5.0)" },
+  health_check: {
+    kind: "bool",
+    default: false,
+    description: "ours: probe an ejected server (PING / version) before putting it back, instead of a blind re-add",
+  },
+  fail_fast: {
+    kind: "bool",
+    default: false,
+    description: "ours: an ejected server's keys get an immediate error instead of moving to other servers",
+  },
   max_queued_bytes: {
     kind: "num",
     default: 8 * 1024 * 1024,
@@ -291,6 +301,8 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     reuseport: bool("reuseport"),
     error_replies: bool("error_replies"),
     max_queued_bytes: num("max_queued_bytes"),
+    health_check: bool("health_check"),
+    fail_fast: bool("fail_fast"),
     servers,
   };
 }

@@ -60,6 +60,10 @@ export interface PoolConf {
    * reads, or a stalled backend, can make the proxy hold.
    */
   readonly max_queued_bytes: number;
+  /** Ours: an ejected server comes back only after it answers a probe (PING, or memcache `version`). */
+  readonly health_check: boolean;
+  /** Ours: keep an ejected server in the continuum and fail its keys at once (no stale reads later). */
+  readonly fail_fast: boolean;
   /** In twemproxy's order: sorted by name, shorter names first, then bytewise (nc_conf.c). */
   readonly servers: readonly ServerConf[];
 }

@@ -41,8 +41,10 @@ export class ServerPool {
   serverFor(msg: Msg, k: number): Server | null {
     if (this.nextRebuild !== 0 && this.ctx.rt.now() > this.nextRebuild) this.rebuild();
     const live = this.live;
-    if (live.length <= 1) return live[0] ?? null;
-    return live[this.continuum.dispatch(this.keyHash(msg, k))] ?? null;
+    const s = live.length <= 1 ? live[0] : live[this.continuum.dispatch(this.keyHash(msg, k))];
+    // fail_fast keeps ejected servers in the continuum: their keys fail instead of moving
+    if (s === undefined || (s.nextRetry !== 0 && this.conf.fail_fast)) return null;
+    return s;
   }
 
   /**
@@ -53,13 +55,13 @@ export class ServerPool {
     const now = this.ctx.rt.now();
     const live: Server[] = [];
     let next = 0;
+    const failFast = this.conf.fail_fast;
+    const probed = this.conf.health_check;
     for (const s of this.servers) {
-      if (s.nextRetry <= now) {
-        s.nextRetry = 0;
-        live.push(s);
-      } else if (next === 0 || s.nextRetry < next) {
-        next = s.nextRetry;
-      }
+      // with health_check a server comes back when its probe answers (Server.probe), not by time
+      if (!probed && s.nextRetry !== 0 && s.nextRetry <= now) s.nextRetry = 0;
+      if (s.nextRetry === 0 || failFast) live.push(s);
+      if (!probed && s.nextRetry !== 0 && (next === 0 || s.nextRetry < next)) next = s.nextRetry;
     }
     this.nextRebuild = next;
     this.live = live;

@@ -62,8 +62,41 @@ export class Server {
     this.ctx.log.warn(
       `ejecting server '${this.conf.pname}' from pool '${pc.name}' for ${pc.server_retry_timeout} ms`,
     );
+    if (pc.health_check) this.ctx.rt.setTimer(pc.server_retry_timeout, () => this.probe());
     this.pool.rebuild();
   }
+
+  private probing = false;
+
+  /**
+   * health_check: connect and send the protocol's probe; a good answer puts the server back,
+   * anything else (refusal, error, silence past the timeout) keeps it out another retry period.
+   */
+  probe(): void {
+    const pc = this.pool.conf;
+    if (this.probing || this.nextRetry === 0) return;
+    this.probing = true;
+    const sock = this.ctx.rt.connect({ endpoint: this.conf.endpoint, noDelay: true }, probeHandler);
+    sock.ctx = this;
+    const limit = pc.timeout > 0 ? pc.timeout : 1000;
+    const timer = this.ctx.rt.setTimer(limit, () => sock.close());
+    this.probeDone = (ok: boolean) => {
+      this.ctx.rt.clearTimer(timer);
+      this.probing = false;
+      this.probeDone = null;
+      if (ok) {
+        this.nextRetry = 0;
+        this.failureCount = 0;
+        this.ctx.log.warn(`server '${this.conf.pname}' answered its health check: back in pool '${pc.name}'`);
+        this.pool.rebuild();
+      } else {
+        // still down: look again after another retry period
+        this.nextRetry = this.ctx.rt.now() + pc.server_retry_timeout;
+        this.ctx.rt.setTimer(pc.server_retry_timeout, () => this.probe());
+      }
+    };
+  }
+  probeDone: ((ok: boolean) => void) | null = null;
 
   /** A reply came back: the server is healthy again (server_ok). */
   ok(): void {
@@ -295,6 +328,26 @@ export class ServerConn implements Flushable, MsgSink {
     }
   }
 }
+
+/** Health-check sockets: one probe out, one answer judged, then closed. */
+const probeHandler: SocketHandler = {
+  open(sock) {
+    sock.write((sock.ctx as Server).proto.probe.slice());
+  },
+  data(sock, chunk) {
+    const s = sock.ctx as Server;
+    const ok = s.proto.probeOk(chunk);
+    s.probeDone?.(ok);
+    sock.close();
+  },
+  drain() {},
+  end(sock) {
+    sock.close();
+  },
+  close(sock) {
+    (sock.ctx as Server).probeDone?.(false);
+  },
+};
 
 function connOf(sock: Socket): ServerConn {
   return sock.ctx as ServerConn;

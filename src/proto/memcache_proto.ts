@@ -113,6 +113,8 @@ export const memcacheProto: Proto = {
 
   quietSentinel: new TextEncoder().encode("mn\r\n"),
   isFailure: () => false,
+  probe: new TextEncoder().encode("version\r\n"),
+  probeOk: (r) => r[0] === 86 && r[1] === 69, // "VE"RSION
   /** A failed retrieval closes the client after its SERVER_ERROR, as twemproxy does. */
   failClosesClient(msg: Msg): boolean {
     const t = msg.type;

@@ -102,6 +102,8 @@ export const redisProto: Proto = {
   },
 
   quietSentinel: null,
+  probe: enc.encode("*1\r\n$4\r\nPING\r\n"),
+  probeOk: (r) => r[0] === 43, // '+': +PONG (an -ERR such as -LOADING is not well)
   failClosesClient: redisFailClosesClient,
   isFailure: redisFailure,
   isSentinelReply: () => false,

@@ -36,6 +36,9 @@ export interface Proto {
   readonly parseReq: MsgParser;
   readonly parseRsp: MsgParser;
   filter(msg: Msg, client: ReqClient): ReqAction;
+  /** What a health check sends, and whether a reply's first bytes say the server is well. */
+  readonly probe: Uint8Array;
+  probeOk(reply: Uint8Array): boolean;
   /** Requests every new server connection sends first, their replies swallowed (AUTH, SELECT). */
   serverPreamble(conf: PoolConf): Uint8Array[];
   /** The reply a client gets for a request that failed with `err` (msg_get_error). */

@@ -83,7 +83,9 @@ describe.each(["node", "bun"] as Target[])("faults on %s", (rt) => {
   let mb: Backend;
   let proxy: Running;
   let garbage: Server;
-  const p = { redis: 0, eject: 0, mc: 0, garbage: 0, limited: 0, slow: 0 };
+  const p = { redis: 0, eject: 0, mc: 0, garbage: 0, limited: 0, failfast: 0, probe: 0, slow: 0 };
+  let deadPort = 0;
+  let probePort = 0;
 
   beforeAll(async () => {
     [a, b, ma, mb] = await Promise.all([startRedis(), startRedis(), startMemcached(), startMemcached()]);
@@ -92,6 +94,8 @@ describe.each(["node", "bun"] as Target[])("faults on %s", (rt) => {
     const gport = (garbage.address() as { port: number }).port;
     diag.push(a.port, b.port);
     for (const k of Object.keys(p) as (keyof typeof p)[]) p[k] = await freePort();
+    deadPort = await freePort(); // nothing listens here
+    probePort = await freePort(); // nothing at first; a redis later
     const conf = writeConf(`redis:
   listen: 127.0.0.1:${p.redis}
   redis: true
@@ -126,6 +130,26 @@ limited:
   client_connections: 2
   servers:
    - 127.0.0.1:${b.port}:1
+failfast:
+  listen: 127.0.0.1:${p.failfast}
+  redis: true
+  auto_eject_hosts: true
+  server_failure_limit: 1
+  server_retry_timeout: 60000
+  fail_fast: true
+  servers:
+   - 127.0.0.1:${b.port}:1 live
+   - 127.0.0.1:${deadPort}:1 dead
+probe:
+  listen: 127.0.0.1:${p.probe}
+  redis: true
+  auto_eject_hosts: true
+  server_failure_limit: 1
+  server_retry_timeout: 400
+  health_check: true
+  servers:
+   - 127.0.0.1:${b.port}:1 live
+   - 127.0.0.1:${probePort}:1 back
 slow:
   listen: 127.0.0.1:${p.slow}
   redis: true
@@ -268,6 +292,35 @@ slow:
     );
     for (const s of socks) s.destroy();
     expect(pongs.filter((x) => x === "+PONG\r\n")).toHaveLength(5000);
+  });
+
+  it("fail_fast: a dead server's keys fail at once instead of moving (no stale reads later)", async () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `ff:${((i + 1) * 2654435761 % 4294967291).toString(36)}:${i}`);
+    // first pass: keys of the dead server fail (refused), which ejects it
+    await replies(p.failfast, Buffer.concat(keys.map((k) => resp("GET", k))), keys.length);
+    const second = await replies(p.failfast, Buffer.concat(keys.map((k) => resp("GET", k))), keys.length);
+    const refused = second.filter((r) => r === "-ERR Connection refused\r\n").length;
+    expect(refused).toBeGreaterThan(0); // not moved to the live server, which would answer $-1
+    expect(second.filter((r) => r === "$-1\r\n").length + refused).toBe(keys.length);
+  });
+
+  it("health_check: an ejected server stays out while it cannot answer, and comes back once it does", async () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `hc:${((i + 1) * 2654435761 % 4294967291).toString(36)}:${i}`);
+    const all = Buffer.concat(keys.map((k) => resp("GET", k)));
+    await replies(p.probe, all, keys.length); // ejects the server that is not there
+    await sleep(900); // past server_retry_timeout twice: twemproxy would put it back blindly
+    const out = await replies(p.probe, all, keys.length);
+    expect(out.every((r) => r === "$-1\r\n")).toBe(true); // all served by the live server
+    const back = await startRedis([], probePort);
+    try {
+      await sleep(1000);
+      const sets = await replies(p.probe, Buffer.concat(keys.map((k) => resp("SET", k, "v"))), keys.length);
+      expect(sets.every((r) => r === "+OK\r\n")).toBe(true);
+      const onBack = await replies(back.port, Buffer.concat(keys.map((k) => resp("EXISTS", k))), keys.length);
+      expect(onBack.filter((r) => r === ":1\r\n").length).toBeGreaterThan(0);
+    } finally {
+      await back.stop();
+    }
   });
 
   it("turns away clients over client_connections (twemproxy ignores the key)", async () => {
