@@ -13,15 +13,7 @@ export interface CoreLogger {
   warn(msg: string): void;
 }
 
-/** Twemproxy's log levels used by the core (nc_log.h). */
-export const LOG_CRIT = 2;
-export const LOG_ERR = 3;
-export const LOG_WARN = 4;
-export const LOG_NOTICE = 5;
-export const LOG_INFO = 6;
-export const LOG_DEBUG = 7;
-export const LOG_VERB = 8;
-export const LOG_VVERB = 9;
+export { LOG_CRIT, LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_VERB, LOG_VVERB, LOG_WARN } from "../log.ts";
 
 /** A connection that batches its writes until the end of the current event. */
 export interface Flushable {

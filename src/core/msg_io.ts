@@ -153,3 +153,17 @@ export function msgKeyEquals(msg: Msg, k: number, bytes: Uint8Array): boolean {
   }
   return true;
 }
+
+/** Copy `len` bytes of `msg` from mbuf `idx`, offset `pos`, into `out` at `at`; returns the new offset. */
+export function msgCopySpan(out: Uint8Array, at: number, msg: Msg, idx: number, pos: number, len: number): number {
+  while (len > 0) {
+    const m = msg.mbufs[idx]!;
+    const take = Math.min(len, m.last - pos);
+    out.set(m.buf.subarray(pos, pos + take), at);
+    at += take;
+    len -= take;
+    idx++;
+    pos = 0;
+  }
+  return at;
+}

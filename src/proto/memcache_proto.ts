@@ -10,7 +10,7 @@
 
 import type { ErrnoName } from "../../runtime/types.ts";
 import type { Msg } from "../core/message.ts";
-import type { MsgWriter } from "../core/msg_io.ts";
+import { msgCopySpan, type MsgWriter } from "../core/msg_io.ts";
 import { strerror } from "../errors.ts";
 import { memcacheParseReq, memcacheParseRsp } from "./memcache.ts";
 import { McType } from "./memcache_commands.ts";
@@ -89,18 +89,7 @@ export function memcacheCoalesce(owner: Msg): Uint8Array {
     const b = nextBlock[fi]!;
     if (b >= rsp.keys.length) continue; // a miss
     nextBlock[fi] = b + 3;
-    let idx = rsp.keys[b]!;
-    let pos = rsp.keys[b + 1]!;
-    let len = rsp.keys[b + 2]!;
-    while (len > 0) {
-      const m = rsp.mbufs[idx]!;
-      const take = Math.min(len, m.last - pos);
-      out.set(m.buf.subarray(pos, pos + take), at);
-      at += take;
-      len -= take;
-      idx++;
-      pos = 0;
-    }
+    at = msgCopySpan(out, at, rsp, rsp.keys[b]!, rsp.keys[b + 1]!, rsp.keys[b + 2]!);
   }
   out.set(END, at);
   return out;

@@ -5,7 +5,7 @@
 // `-ERR <reason>` for a connection failure, or the first part's own error reply.
 
 import type { Msg } from "../core/message.ts";
-import { MsgCursor, type MsgWriter } from "../core/msg_io.ts";
+import { MsgCursor, msgCopySpan, type MsgWriter } from "../core/msg_io.ts";
 import { strerror } from "../errors.ts";
 import { RspType } from "./redis.ts";
 import { CmdShape, REDIS_COMMANDS } from "./redis_commands.ts";
@@ -143,19 +143,7 @@ function mget(owner: Msg): Uint8Array {
     const s = spans[fi]!;
     const e = next[fi]!;
     next[fi] = e + 3;
-    let idx = s[e]!;
-    let pos = s[e + 1]!;
-    let len = s[e + 2]!;
-    const rsp = frags[fi]!.peer!;
-    while (len > 0) {
-      const m = rsp.mbufs[idx]!;
-      const take = Math.min(len, m.last - pos);
-      out.set(m.buf.subarray(pos, pos + take), at);
-      at += take;
-      len -= take;
-      idx++;
-      pos = 0;
-    }
+    at = msgCopySpan(out, at, frags[fi]!.peer!, s[e]!, s[e + 1]!, s[e + 2]!);
   }
   return out;
 }
