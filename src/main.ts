@@ -14,6 +14,7 @@ import { Logger } from "./log.ts";
 import { memcacheProto } from "./proto/memcache_proto.ts";
 import { redisProto } from "./proto/redis_proto.ts";
 import { signalInit } from "./signal.ts";
+import { statsInit } from "./stats/server.ts";
 import { describeStats } from "./stats/table.ts";
 
 /** Arguments that start the same configuration again, without -d (for the detached child). */
@@ -107,14 +108,24 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   await hashkitInit();
   const ctx = new Context(rt, log, o.mbufSize);
   const listeners: Listener[] = [];
+  const serverPools: ServerPool[] = [];
   for (const conf of pools) {
     const pool = new ServerPool(ctx, conf, conf.redis ? redisProto : memcacheProto);
+    serverPools.push(pool);
     try {
       listeners.push(await proxyInit(ctx, pool));
+      ctx.connOpened(); // twemproxy counts its listeners among the connections
     } catch (e) {
       const code = (e as { code?: string }).code ?? "";
       log.error(`listen on '${conf.listen.pname}' for pool '${conf.name}' failed: ${code} ${(e as Error).message}`);
       shutdown(1);
     }
+  }
+
+  try {
+    await statsInit(ctx, serverPools, o.statsAddr, o.statsPort, o.statsInterval);
+  } catch (e) {
+    // twemproxy exits here; we keep proxying and say so (several proxies on one host is common)
+    log.error(`stats listen on '${o.statsAddr}:${o.statsPort}' failed: ${(e as { code?: string }).code ?? (e as Error).message}`);
   }
 }

@@ -7,6 +7,7 @@ import { ReqAction, type ReqClient } from "../proto/types.ts";
 import { type Context, type Flushable, LOG_INFO, LOG_NOTICE } from "./context.ts";
 import { type Msg, type MsgSink, msgRecv } from "./message.ts";
 import type { ServerPool } from "./pool.ts";
+import { SP } from "../stats/table.ts";
 import { reqForward } from "./request.ts";
 import type { ReqOwner } from "./server.ts";
 
@@ -138,6 +139,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
 
   /** Not the protocol: twemproxy closes the client without a reply. */
   recvError(msg: Msg): void {
+    this.pool.stats[SP.client_err]!++;
     if (this.ctx.log.enabled(LOG_INFO)) {
       this.ctx.log.debug(LOG_INFO, `parsed bad req ${msg.id} on c ${this.id}: closing`);
     }
@@ -168,9 +170,12 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       if (failed && this.pool.proto.failClosesClient(owner)) owner.quit = true;
       this.queued += owner.reply.length;
     } else {
-      // observed in 0.5.0: a connect refused at once (or a failed lookup) leaves the client open
-      if (msg.error && msg.err !== "ECONNREFUSED" && msg.err !== "EHOSTDOWN" && this.pool.proto.failClosesClient(msg)) {
-        msg.quit = true;
+      // observed in 0.5.0, which splits every multi-key request of a pool of several servers:
+      // a failed part closes the client; a single-server pool closes it too, unless the connect
+      // was refused at once (or the name did not resolve)
+      if (msg.error && this.pool.proto.failClosesClient(msg)) {
+        const immediate = msg.err === "ECONNREFUSED" || msg.err === "EHOSTDOWN";
+        if (!immediate || (msg.multikey && this.pool.servers.length > 1)) msg.quit = true;
       }
       this.queued += this.replyLen(msg);
     }
@@ -230,6 +235,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     if (this.closed) return;
     this.closed = true;
     this.eof = true;
+    this.ctx.connClosed();
     if (this.recheck !== null) this.ctx.rt.clearTimer(this.recheck);
     this.pool.nclients--;
     const msgs = this.ctx.msgs;
@@ -270,6 +276,7 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
     open(sock) {
       const c = new ClientConn(ctx, pool, sock);
       sock.ctx = c;
+      ctx.connOpened();
       const limit = pool.conf.client_connections;
       if (++pool.nclients > limit && limit > 0) {
         // twemproxy parses client_connections and ignores it; we turn the extra client away
@@ -302,12 +309,14 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
         c.rmsg = null;
       }
       c.eof = true;
+      pool.stats[SP.client_eof]!++;
       ctx.markDirty(c);
       ctx.flushDirty();
     },
-    close(sock) {
+    close(sock, err) {
       const c = sock.ctx as ClientConn | undefined;
       if (c === undefined) return;
+      if (err !== null && !c.closed) pool.stats[SP.client_err]!++;
       if (ctx.log.enabled(LOG_NOTICE)) ctx.log.debug(LOG_NOTICE, `close c ${c.id} on p '${pool.conf.listen.pname}'`);
       c.close();
       ctx.flushDirty();

@@ -27,6 +27,9 @@ export class Context {
   readonly msgs: MsgPool;
   private readonly dirty: Flushable[] = [];
   private nextConnId = 1;
+  /** Connections ever opened and open now: listeners, clients and servers (stats header). */
+  totalConns = 0;
+  currConns = 0;
 
   constructor(rt: Runtime, log: CoreLogger, mbufSize: number) {
     this.rt = rt;
@@ -36,6 +39,15 @@ export class Context {
 
   connId(): number {
     return this.nextConnId++;
+  }
+
+  connOpened(): void {
+    this.totalConns++;
+    this.currConns++;
+  }
+
+  connClosed(): void {
+    this.currConns--;
   }
 
   /** Queue a connection for one write at the end of this event, however many replies it gets. */

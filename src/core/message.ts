@@ -103,6 +103,8 @@ export class Msg {
   /** For a split request: its fragments, one per server, and how many are complete. */
   readonly frags: Msg[] = [];
   nfragDone = 0;
+  /** A multi-key request that went whole because all its keys live on one server. */
+  multikey = false;
   /** For a split request: per key, in request order, the index of the fragment that carries it. */
   readonly fragMap: number[] = [];
 
@@ -166,6 +168,7 @@ export class MsgPool {
     m.fragOwner = null;
     m.frags.length = 0;
     m.nfragDone = 0;
+    m.multikey = false;
     m.fragMap.length = 0;
     this.free.push(m);
   }

@@ -4,6 +4,7 @@ import type { PoolConf } from "../conf/types.ts";
 import { buildContinuum, HASH_CODEC, hashKey } from "../hashkit/index.ts";
 import type { Continuum, HashFn } from "../hashkit/types.ts";
 import type { Proto } from "../proto/types.ts";
+import { POOL_FIELDS } from "../stats/table.ts";
 import { type Context, LOG_INFO } from "./context.ts";
 import type { Msg } from "./message.ts";
 import { Server } from "./server.ts";
@@ -21,6 +22,8 @@ export class ServerPool {
   /** Client connections open now, and those turned away over `client_connections`. */
   nclients = 0;
   rejected = 0;
+  /** Pool counters, indexed by stats/table.ts SP. */
+  readonly stats = new Float64Array(POOL_FIELDS.length);
   private readonly hash: HashFn;
   /** Where a key that spans mbufs is gathered before hashing. */
   private scratch = new Uint8Array(256);

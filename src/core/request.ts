@@ -3,6 +3,7 @@
 import type { ClientConn } from "./client.ts";
 import type { Context } from "./context.ts";
 import { type Msg, msgReleaseData } from "./message.ts";
+import { SP } from "../stats/table.ts";
 import { MsgWriter } from "./msg_io.ts";
 import type { ServerPool } from "./pool.ts";
 import type { Server } from "./server.ts";
@@ -24,6 +25,7 @@ export function reqForward(ctx: Context, pool: ServerPool, client: ClientConn, m
 
 /** Fail a request before it reached any server (req_forward_error). */
 export function reqForwardError(client: ClientConn, msg: Msg, err: Msg["err"]): void {
+  client.pool.stats[SP.forward_error]!++;
   msg.done = true;
   msg.error = true;
   msg.err = err;
@@ -43,7 +45,10 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
     serverOfKey.push(s);
     if (s !== serverOfKey[0]) same = false;
   }
-  if (same) return false;
+  if (same) {
+    msg.multikey = true;
+    return false;
+  }
 
   const groups: { server: Server | null; keys: number[] }[] = [];
   for (let k = 0; k < nkeys; k++) {
@@ -66,6 +71,7 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
     frag.type = msg.type;
     frag.narg = g.keys.length;
     msg.frags.push(frag);
+    pool.stats[SP.fragments]!++;
   }
   // the fragments carry every byte the servers need
   msgReleaseData(msgs, msg);

@@ -12,6 +12,7 @@ import { type Context, type Flushable, LOG_INFO, LOG_NOTICE, LOG_VERB } from "./
 import { type Msg, type MsgSink, msgRecv, msgReleaseData } from "./message.ts";
 import { MsgWriter } from "./msg_io.ts";
 import type { ServerPool } from "./pool.ts";
+import { SERVER_FIELDS, SP, SS } from "../stats/table.ts";
 
 const writer = new MsgWriter();
 const EMPTY = new Uint8Array(0);
@@ -39,6 +40,8 @@ export class Server {
   /** Consecutive failures (server_failure), and when an ejected server is due back (monotonic ms). */
   failureCount = 0;
   nextRetry = 0;
+  /** Server counters, indexed by stats/table.ts SS. */
+  readonly stats = new Float64Array(SERVER_FIELDS.length);
 
   constructor(ctx: Context, pool: ServerPool, conf: ServerConf, index: number) {
     this.ctx = ctx;
@@ -59,6 +62,8 @@ export class Server {
     if (++this.failureCount < pc.server_failure_limit) return;
     this.failureCount = 0;
     this.nextRetry = this.ctx.rt.now() + pc.server_retry_timeout;
+    this.pool.stats[SP.server_ejects]!++;
+    this.stats[SS.server_ejected_at] = Math.floor(this.ctx.rt.unixTime() * 1e6);
     this.ctx.log.warn(
       `ejecting server '${this.conf.pname}' from pool '${pc.name}' for ${pc.server_retry_timeout} ms`,
     );
@@ -193,6 +198,7 @@ export class ServerConn implements Flushable, MsgSink {
     const s = this.server;
     if (this.ctx.log.enabled(LOG_VERB)) this.ctx.log.debug(LOG_VERB, `connecting s ${this.id} to server '${s.conf.pname}'`);
     const sock = this.ctx.rt.connect({ endpoint: s.conf.endpoint, noDelay: true, keepAlive: s.keepAlive }, serverHandler);
+    this.ctx.connOpened();
     sock.ctx = this;
     this.sock = sock;
   }
@@ -200,6 +206,12 @@ export class ServerConn implements Flushable, MsgSink {
   /** Queue a request for this server (req_forward → enqueue_inq). */
   enqueue(msg: Msg): void {
     msg.server = this;
+    if (msg.owner !== null) {
+      // the proxy's own AUTH/SELECT/sentinels are not the clients' requests
+      const st = this.server.stats;
+      st[SS.requests]!++;
+      st[SS.request_bytes]! += msg.mlen;
+    }
     const tmo = this.server.timeout;
     if (tmo > 0 && !msg.noreply) {
       msg.deadline = this.ctx.rt.now() + tmo;
@@ -275,6 +287,9 @@ export class ServerConn implements Flushable, MsgSink {
       return true;
     }
     this.server.ok();
+    const st = this.server.stats;
+    st[SS.responses]!++;
+    st[SS.response_bytes]! += rsp.mlen;
     req.peer = rsp;
     rsp.peer = req;
     req.done = true;
@@ -301,6 +316,11 @@ export class ServerConn implements Flushable, MsgSink {
       this.timer = null;
     }
     this.server.remove(this);
+    const st = this.server.stats;
+    if (err === null) st[SS.server_eof]!++;
+    else if (err === "ETIMEDOUT") st[SS.server_timedout]!++;
+    else st[SS.server_err]!++;
+    if (this.sock !== null) this.ctx.connClosed();
     this.server.failure();
     this.failQueue(this.outq, err);
     this.failQueue(this.inq, err);

@@ -44,3 +44,13 @@ export function describeStats(): string {
     Object.entries(STATS_SERVER_CODEC).map(line).join("")
   );
 }
+
+type PoolField = keyof typeof STATS_POOL_CODEC;
+type ServerField = keyof typeof STATS_SERVER_CODEC;
+
+/** Index of each pool metric in a pool's counter array (table order). */
+export const SP = Object.fromEntries(Object.keys(STATS_POOL_CODEC).map((k, i) => [k, i])) as Record<PoolField, number>;
+/** Index of each server metric in a server's counter array (table order). */
+export const SS = Object.fromEntries(Object.keys(STATS_SERVER_CODEC).map((k, i) => [k, i])) as Record<ServerField, number>;
+export const POOL_FIELDS = Object.keys(STATS_POOL_CODEC) as PoolField[];
+export const SERVER_FIELDS = Object.keys(STATS_SERVER_CODEC) as ServerField[];

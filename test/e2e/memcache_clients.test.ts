@@ -18,6 +18,9 @@ const PY_CHECK = join(ROOT, "test", "fixtures", "pymemcache_check.py");
 
 let backends: Backend[] = [];
 let proxy: Running;
+// md5, not twemproxy's default fnv1a_64: that one keeps only the low 32 bits of FNV-1a 64, so keys
+// that differ in their last characters hash close together and tend to land on one server
+// (nutcracker 0.5.0 does the same); md5 spreads `key:0`..`key:N` over the continuum.
 let port = 0; // pool "mc": the three memcached, ketama
 let deadPort = 0; // pool "half": backends[0] and a port nothing listens on
 let refusing = 0;
@@ -26,9 +29,9 @@ beforeAll(async () => {
   backends = await Promise.all([startMemcached(), startMemcached(), startMemcached()]);
   [port, deadPort, refusing] = [await freePort(), await freePort(), await freePort()];
   const conf = writeConf(
-    `mc:\n  listen: 127.0.0.1:${port}\n  hash: fnv1a_64\n  distribution: ketama\n  timeout: 3000\n  servers:\n` +
+    `mc:\n  listen: 127.0.0.1:${port}\n  hash: md5\n  distribution: ketama\n  timeout: 3000\n  servers:\n` +
       backends.map((b) => `   - 127.0.0.1:${b.port}:1\n`).join("") +
-      `half:\n  listen: 127.0.0.1:${deadPort}\n  hash: fnv1a_64\n  distribution: ketama\n  timeout: 400\n  servers:\n` +
+      `half:\n  listen: 127.0.0.1:${deadPort}\n  hash: md5\n  distribution: ketama\n  timeout: 400\n  servers:\n` +
       `   - 127.0.0.1:${backends[0]!.port}:1\n   - 127.0.0.1:${refusing}:1\n`,
   );
   proxy = await startProxy("node", ["-c", conf], port);
@@ -43,7 +46,7 @@ function p<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
 }
 
-/** The keys among `keys` that memcached on `port` holds, read directly. */
+/** The keys among `keys` that the memcached on `backendPort` holds, read directly. */
 async function heldBy(backendPort: number, keys: string[]): Promise<string[]> {
   const out = (await exchange(backendPort, Buffer.from(`get ${keys.join(" ")}\r\nquit\r\n`))).toString("latin1");
   return [...out.matchAll(/^VALUE (\S+) /gm)].map((m) => m[1]!);
@@ -54,10 +57,13 @@ describe("npm memcached client through the proxy", () => {
   const events: string[] = [];
 
   beforeAll(() => {
-    // one server: the client does no hashing of its own and sends everything to the proxy.
+    // The client sends nothing on its own (no stats or version on connect), only what is called.
+    // Its stats()/flush()/items() would send `stats`/`flush_all`, which the proxy, like twemproxy,
+    // answers by closing the connection; the client then never calls back. Not used here.
+    // One server: the client does no hashing of its own and sends everything to the proxy.
     // retries 0: a dropped connection shows as an error at once instead of a 1 s back-off
     mc = new Memcached(`127.0.0.1:${port}`, { retries: 0, timeout: 3000, poolSize: 4, idle: 60_000 });
-    for (const ev of ["issue", "failure", "reconnecting", "reconnect", "remove"]) {
+    for (const ev of ["issue", "failure", "reconnecting", "reconnect", "remove"] as const) {
       mc.on(ev, (d: unknown) => events.push(`${ev} ${JSON.stringify(d)}`));
     }
   });
@@ -76,7 +82,8 @@ describe("npm memcached client through the proxy", () => {
     expect(await p((cb) => mc.append("npm:add", "+t", cb))).toBe(true);
     expect(await p((cb) => mc.prepend("npm:add", "h+", cb))).toBe(true);
     expect(await p((cb) => mc.get("npm:add", cb))).toBe("h+three+t");
-    expect(await p((cb) => mc.touch("npm:add", 100, cb))).toBe(true);
+    // the typings give touch's callback no result argument; the client passes true on TOUCHED
+    expect(await p((cb) => mc.touch("npm:add", 100, cb as (err: unknown) => void))).toBe(true);
     const versions = await p<{ version: string }[]>((cb) => mc.version(cb));
     expect(versions).toHaveLength(1);
     expect(versions[0]!.version).toMatch(/^1\.\d+\.\d+$/);
@@ -93,7 +100,7 @@ describe("npm memcached client through the proxy", () => {
 
     // on the backends directly: each holds a share, no key twice, none missing
     const held = await Promise.all(backends.map((b) => heldBy(b.port, keys)));
-    for (const h of held) expect(h.length).toBeGreaterThan(50);
+    for (const h of held) expect(h.length, held.map((x) => x.length).join(" ")).toBeGreaterThan(50);
     expect(held.flat().sort()).toEqual([...keys].sort());
     expect(events).toEqual([]);
   });
@@ -143,7 +150,7 @@ describe("npm memcached client through the proxy", () => {
       "npm:s:empty": "",
       "npm:s:json": { a: [1, 2, "three"], b: null },
       "npm:s:num": 12345,
-      "npm:s:buf": Buffer.from(Array.from({ length: 256 }, (_, i) => i).filter((b) => b !== 92)), // no backslash
+      "npm:s:buf": Buffer.from(Array.from({ length: 256 }, (_, i) => i)), // flag 4: sent as latin-1 text in UTF-8
     };
     for (const [k, v] of Object.entries(values)) expect(await p((cb) => mc.set(k, v, 0, cb))).toBe(true);
     for (const [k, v] of Object.entries(values)) expect(await p((cb) => mc.get(k, cb))).toEqual(v);
@@ -246,20 +253,23 @@ function untilClosed(port: number, data: string, timeoutMs = 5000): Promise<{ by
 }
 
 describe("a multi-get over a dead and a live server", () => {
-  it("answers SERVER_ERROR <reason> and closes the client", async () => {
-    const keys = Array.from({ length: 40 }, (_, i) => `span:${i}`);
-    // the live server of pool "half" holds every key; the dead one cannot
+  const keys = Array.from({ length: 40 }, (_, i) => `span:${i}`);
+  let live: string[] = [];
+  let dead: string[] = [];
+
+  beforeAll(async () => {
+    // the live server of pool "half" holds every key; the other one refuses connections
     await exchange(backends[0]!.port, Buffer.from(keys.map((k) => `set ${k} 0 0 2\r\nok\r\n`).join("") + "quit\r\n"));
-
-    // which keys the pool routes to the live server: those a single get finds
+    // which keys the pool routes where: a single get finds the live ones
     const single = await Promise.all(keys.map((k) => untilClosed(deadPort, `get ${k}\r\nquit\r\n`)));
-    const live = keys.filter((_, i) => single[i]!.bytes === `VALUE ${keys[i]} 0 2\r\nok\r\nEND\r\n`);
-    const dead = keys.filter((_, i) => /^SERVER_ERROR /.test(single[i]!.bytes));
+    live = keys.filter((k, i) => single[i]!.bytes === `VALUE ${k} 0 2\r\nok\r\nEND\r\n`);
+    dead = keys.filter((_, i) => single[i]!.bytes === "SERVER_ERROR Connection refused\r\n");
     expect(live.length + dead.length, JSON.stringify(single)).toBe(keys.length);
-    expect(live.length).toBeGreaterThan(0);
-    expect(dead.length).toBeGreaterThan(0);
-    for (const s of single) expect(s.closedByPeer).toBe(true);
+    expect(live.length).toBeGreaterThan(1);
+    expect(dead.length).toBeGreaterThan(1);
+  });
 
+  it("answers SERVER_ERROR <reason> and closes the client", async () => {
     // all live: a normal merged reply, in key order
     const ok = await untilClosed(deadPort, `get ${live.join(" ")}\r\nquit\r\n`);
     expect(ok.bytes).toBe(live.map((k) => `VALUE ${k} 0 2\r\nok\r\n`).join("") + "END\r\n");
@@ -268,15 +278,37 @@ describe("a multi-get over a dead and a live server", () => {
     // without being asked to (no quit, no half-close from us)
     const t0 = Date.now();
     const span = await untilClosed(deadPort, `get ${keys.join(" ")}\r\n`);
-    expect(span.bytes).toBe("SERVER_ERROR Connection refused\r\n");
-    expect(span.closedByPeer).toBe(true);
+    expect(span).toEqual({ bytes: "SERVER_ERROR Connection refused\r\n", closedByPeer: true });
     expect(Date.now() - t0).toBeLessThan(3000);
 
-    // gets too
-    const spanGets = await untilClosed(deadPort, `gets ${dead[0]} ${live[0]}\r\n`);
+    // gets too, with the dead key last
+    const spanGets = await untilClosed(deadPort, `gets ${live[0]} ${dead[0]}\r\n`);
     expect(spanGets).toEqual({ bytes: "SERVER_ERROR Connection refused\r\n", closedByPeer: true });
 
+    // a pipelined request after the failed one is not answered: the close comes first
+    // (nutcracker 0.5.0 races here and answers none, some or all of them before closing)
+    const piped = await untilClosed(deadPort, `get ${dead[0]} ${live[0]}\r\nget ${live[1]}\r\n`);
+    expect(piped).toEqual({ bytes: "SERVER_ERROR Connection refused\r\n", closedByPeer: true });
+
     // and the pool still serves its live server afterwards
-    expect((await untilClosed(deadPort, `get ${live[0]}\r\nquit\r\n`)).bytes).toBe(`VALUE ${live[0]} 0 2\r\nok\r\nEND\r\n`);
+    expect(await untilClosed(deadPort, `get ${live[0]}\r\nquit\r\n`)).toEqual({
+      bytes: `VALUE ${live[0]} 0 2\r\nok\r\nEND\r\n`,
+      closedByPeer: true,
+    });
+  });
+
+  it("a single-key get refused at connect keeps the client, as in nutcracker 0.5.0", async () => {
+    const r = await untilClosed(deadPort, `get ${dead[0]}\r\nget ${live[0]}\r\nquit\r\n`);
+    expect(r).toEqual({ bytes: `SERVER_ERROR Connection refused\r\nVALUE ${live[0]} 0 2\r\nok\r\nEND\r\n`, closedByPeer: true });
+  });
+
+  // KNOWN DIFFERENCE, pinned with it.fails: nutcracker 0.5.0 fragments every multi-key get, even
+  // when all keys land on one server, so a refused connect there closes the client like a split
+  // get does. We keep the client open (and answer the next request). When this is fixed, the
+  // test fails as "expected to fail": make it a plain it().
+  it("a multi-key get whose keys all sit on the refusing server closes the client", async () => {
+    const r = await untilClosed(deadPort, `get ${dead[0]} ${dead[1]}\r\nget ${live[0]}\r\n`, 1500);
+    // ours today: {"bytes":"SERVER_ERROR Connection refused\r\nVALUE <live> 0 2\r\nok\r\nEND\r\n","closedByPeer":false}
+    expect(r).toEqual({ bytes: "SERVER_ERROR Connection refused\r\n", closedByPeer: true });
   });
 });
