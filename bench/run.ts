@@ -1,0 +1,489 @@
+// The benchmark of issue 6: nutcracker 0.5.0 and our proxy (Bun binary, Node bundle, Deno) side by
+// side on the same pools of real redis-server and memcached processes, interleaved in every
+// repetition; a Markdown table of requests/s, latency, proxy CPU, requests per proxy CPU-second and
+// memory, each as a ratio to nutcracker in the same run. Method: /work/shared/BENCHMARKING.md.
+//
+//   bun bench/run.ts                  full run (5 repetitions), writes bench/results/<date>.md
+//   bun bench/run.ts --quick          one-minute smoke run (1 repetition, small loads), prints only
+//
+// Options (full run defaults in brackets):
+//   --reps N             repetitions [5]
+//   --targets a,b,...    systems besides nutcracker: bun-bin, bun, node, deno, direct [bun-bin,node,deno,direct]
+//   --loads a,b,...|all  load ids, proto.op.servers.depth: redis.get.1.d1, mc.set.2.d16,
+//                        redis.mget10.2.d16, ... [DEFAULT_LOADS below]
+//   --n1 N, --n16 N      requests per run at depth 1 and 16 [100000, 500000]; MGET runs a quarter.
+//                        Pinned, the slowest systems do about 25k/s at depth 1 and 100k/s at 16,
+//                        so every run lasts 1-5 s and a full run about 15 minutes;
+//                        `--loads all --n1 200000 --n16 2000000` is the heavier, hour-long variant
+//   --idle N             idle clients for the memory figure [1000]
+//   --layout L           pinned (client, backends, proxy all on CPU 0), unpinned, or both [pinned]
+//   --out FILE           where the Markdown goes ("-": nowhere) [bench/results/<date>.md; quick: nowhere]
+//   --no-build           use dist/ as it is (else rebuilt when older than src/ or runtime/)
+//
+// Runs on Bun (`npm run bench`); it uses node: modules only. Needs redis-server, redis-benchmark,
+// memcached, nutcracker, taskset, and cc for tools/mcbench.c (memcache loads are skipped without it).
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { type Backend, startMemcached, startRedis } from "../test/helpers/real_backends.ts";
+import { freePort, waitForPort } from "../test/helpers/runtimes.ts";
+import { openIdle } from "./lib/idle.ts";
+import { ALL_LOADS, type Load, type Outcome, mcbench, mcbenchSource, prefill, runLoad } from "./lib/loads.ts";
+import { ALL_CPUS, PIN_CPU, ROOT, type Spawned, alive, cpuSeconds, have, killAll, resetPeak, setAffinity, sleep, spawnLogged, statusBytes, threads, track, versionOf } from "./lib/procs.ts";
+import { BASE, type LoadRun, type MemRun, type Report, type SystemInfo, markdown } from "./lib/report.ts";
+
+const proc = globalThis.process;
+const BIN = join(ROOT, "node_modules", ".bin");
+const NUTCRACKER = existsSync("/usr/sbin/nutcracker") ? "/usr/sbin/nutcracker" : "nutcracker";
+
+// ---------------------------------------------------------------------------------------------
+// systems
+
+interface SystemDef extends SystemInfo {
+  /** The proxy's command line on a config file and stats port; none for the direct backend. */
+  readonly argv?: (conf: string, statsPort: number) => string[];
+  /** dist/ artefact it needs (rebuilt when stale). */
+  readonly needs?: "node" | "bun";
+}
+
+const flags = (conf: string, statsPort: number): string[] => ["-c", conf, "-s", String(statsPort), "-a", "127.0.0.1"];
+
+const SYSTEMS: Readonly<Record<string, SystemDef>> = {
+  direct: { id: "direct", label: "backend direct", proxy: false },
+  nutcracker: { id: "nutcracker", label: "nutcracker 0.5.0", proxy: true, argv: (c, s) => [NUTCRACKER, ...flags(c, s)] },
+  "bun-bin": { id: "bun-bin", label: "Bun binary", proxy: true, needs: "bun", argv: (c, s) => [join(ROOT, "dist", "nutcracker-bun"), ...flags(c, s)] },
+  bun: { id: "bun", label: "Bun (bun run)", proxy: true, argv: (c, s) => [join(BIN, "bun"), join(ROOT, "runtime", "main_bun.ts"), ...flags(c, s)] },
+  node: { id: "node", label: "Node bundle", proxy: true, needs: "node", argv: (c, s) => ["node", join(ROOT, "dist", "nutcracker.mjs"), ...flags(c, s)] },
+  deno: { id: "deno", label: "Deno (deno run)", proxy: true, argv: (c, s) => [join(BIN, "deno"), "run", "-A", join(ROOT, "runtime", "main_deno.ts"), ...flags(c, s)] },
+};
+
+/**
+ * The loads a full run measures by default: every target of issue 6 (GET, SET, memcache get/set at
+ * depth 1 and 16 on one server; MGET of 10 keys over two), and two servers at depth 16, where a
+ * pipeline fans out. Two servers at depth 1 and SET on two servers only with --loads all.
+ */
+const DEFAULT_LOADS = [
+  "redis.get.1.d1", "redis.set.1.d1", "redis.get.1.d16", "redis.set.1.d16", "redis.get.2.d16",
+  "redis.mget10.2.d1", "redis.mget10.2.d16",
+  "mc.get.1.d1", "mc.set.1.d1", "mc.get.1.d16", "mc.set.1.d16", "mc.get.2.d16",
+];
+
+// ---------------------------------------------------------------------------------------------
+// options
+
+interface Options {
+  readonly quick: boolean;
+  readonly reps: number;
+  readonly targets: readonly string[];
+  readonly loads: readonly Load[];
+  readonly n1: number;
+  readonly n16: number;
+  readonly idle: number;
+  readonly layouts: readonly ("pinned" | "unpinned")[];
+  readonly out: string | undefined;
+  readonly build: boolean;
+  readonly warmN: number;
+}
+
+function usage(msg: string): never {
+  proc.stderr.write(`bench/run.ts: ${msg}\n(see the comment at the top of bench/run.ts for the options)\n`);
+  return proc.exit(2);
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const a = new Map<string, string>();
+  const bools = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    if (k === "--quick" || k === "--no-build") bools.add(k);
+    else if (["--reps", "--targets", "--loads", "--n1", "--n16", "--idle", "--layout", "--out"].includes(k)) {
+      const v = argv[++i];
+      if (v === undefined) usage(`${k} needs a value`);
+      a.set(k, v);
+    } else usage(`unknown option ${k}`);
+  }
+  const quick = bools.has("--quick");
+  const int = (k: string, d: number): number => {
+    const v = a.get(k);
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) usage(`${k} wants a whole number, not ${v}`);
+    return n;
+  };
+  const targets = (a.get("--targets") ?? (quick ? "bun-bin,node,direct" : "bun-bin,node,deno,direct")).split(",").filter((t) => t !== "" && t !== BASE);
+  for (const t of targets) if (SYSTEMS[t] === undefined) usage(`unknown target ${t} (${Object.keys(SYSTEMS).join(", ")})`);
+  const loadIds = a.get("--loads") === "all" ? ALL_LOADS.map((l) => l.id) : (a.get("--loads")?.split(",") ?? (quick ? ["redis.get.1.d1", "redis.mget10.2.d16", "mc.get.1.d16"] : DEFAULT_LOADS));
+  const loads = loadIds.map((id) => ALL_LOADS.find((l) => l.id === id) ?? usage(`unknown load ${id} (${ALL_LOADS.map((l) => l.id).join(", ")})`));
+  const layout = a.get("--layout") ?? "pinned";
+  if (!["pinned", "unpinned", "both"].includes(layout)) usage(`--layout is pinned, unpinned or both`);
+  return {
+    quick,
+    reps: Math.max(1, int("--reps", quick ? 1 : 5)),
+    targets: [BASE, ...targets.filter((t, i) => targets.indexOf(t) === i)],
+    loads,
+    n1: int("--n1", quick ? 20_000 : 100_000),
+    n16: int("--n16", quick ? 100_000 : 500_000),
+    idle: int("--idle", 1000),
+    layouts: layout === "both" ? ["pinned", "unpinned"] : [layout as "pinned" | "unpinned"],
+    out: a.get("--out") ?? (quick ? "-" : undefined),
+    build: !bools.has("--no-build"),
+    warmN: quick ? 20_000 : 100_000,
+  };
+}
+
+/** Requests in one run of `l`: MGET of 10 keys does about 4x the work of a GET, so a quarter. */
+function nFor(o: Options, l: Load): number {
+  const n = l.depth === 1 ? o.n1 : o.n16;
+  return l.op === "mget10" ? Math.max(1, Math.round(n / 4)) : n;
+}
+
+/** Kill a load that runs this long: far beyond any healthy run on this machine. */
+function timeoutFor(l: Load, n: number): number {
+  const floor = l.op === "mget10" ? 2_500 : 10_000; // requests/s a stalled proxy falls below
+  return 30_000 + Math.round((n / floor / (l.depth === 1 ? 1 : 4)) * 1000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// build
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const f of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, f.name);
+    t = Math.max(t, f.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function ensureBuilt(o: Options): void {
+  const needs = new Set(o.targets.map((t) => SYSTEMS[t]!.needs).filter((n) => n !== undefined));
+  if (needs.size === 0) return;
+  const files = { node: join(ROOT, "dist", "nutcracker.mjs"), bun: join(ROOT, "dist", "nutcracker-bun") };
+  const src = Math.max(newest(join(ROOT, "src")), newest(join(ROOT, "runtime")), statSync(join(ROOT, "build.ts")).mtimeMs);
+  const stale = [...needs].filter((n) => !existsSync(files[n]) || statSync(files[n]).mtimeMs < src);
+  if (stale.length === 0) return;
+  if (!o.build) usage(`dist/ is missing or older than the sources (${stale.join(", ")}) and --no-build was given`);
+  const what = needs.has("bun") ? ["bun"] : [];
+  console.error(`building ${stale.map((s) => files[s]).join(", ")} (bun build.ts ${what.join(" ")})`);
+  const r = spawnSync(join(BIN, "bun"), ["build.ts", ...what], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  if (r.status !== 0) throw new Error("bun build.ts failed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// backends and proxies
+
+interface Backends {
+  readonly redis: readonly Backend[];
+  readonly mc: readonly Backend[];
+}
+
+async function startBackends(o: Options): Promise<Backends> {
+  const needRedis = 1 + (o.loads.some((l) => l.proto === "redis" && l.servers === 2) ? 1 : 0);
+  const needMc = o.loads.some((l) => l.proto === "mc") ? 1 + (o.loads.some((l) => l.proto === "mc" && l.servers === 2) ? 1 : 0) : 0;
+  const redis: Backend[] = [];
+  const mc: Backend[] = [];
+  for (let i = 0; i < needRedis; i++) redis.push(await startRedis());
+  for (let i = 0; i < needMc; i++) mc.push(await startMemcached());
+  for (const b of [...redis, ...mc]) track(b.proc);
+  return { redis, mc };
+}
+
+interface PoolPorts {
+  r1: number;
+  r2?: number;
+  m1?: number;
+  m2?: number;
+}
+
+/** The same pools for every proxy: r1/m1 on the first server, r2/m2 over the first two. */
+function confYaml(ports: PoolPorts, b: Backends): string {
+  const pool = (name: string, port: number | undefined, redis: boolean, servers: readonly Backend[]): string =>
+    port === undefined
+      ? ""
+      : [
+          `${name}:`,
+          `  listen: 127.0.0.1:${port}`,
+          ...(redis ? ["  redis: true"] : []),
+          "  hash: fnv1a_64",
+          "  distribution: ketama",
+          "  timeout: 400",
+          "  servers:",
+          ...servers.map((s) => `   - 127.0.0.1:${s.port}:1`),
+          "",
+        ].join("\n");
+  return [pool("r1", ports.r1, true, b.redis.slice(0, 1)), pool("r2", ports.r2, true, b.redis.slice(0, 2)), pool("m1", ports.m1, false, b.mc.slice(0, 1)), pool("m2", ports.m2, false, b.mc.slice(0, 2))].join("");
+}
+
+interface Proxy {
+  readonly sys: SystemDef;
+  readonly ports: PoolPorts;
+  readonly run: Spawned;
+}
+
+function portFor(ports: PoolPorts, l: Load): number {
+  const p = l.proto === "redis" ? (l.servers === 1 ? ports.r1 : ports.r2) : l.servers === 1 ? ports.m1 : ports.m2;
+  if (p === undefined) throw new Error(`no pool for ${l.id}`);
+  return p;
+}
+
+async function startProxy(sys: SystemDef, b: Backends, dir: string, rep: number, pinned: boolean): Promise<Proxy> {
+  const ports: PoolPorts = {
+    r1: await freePort(),
+    ...(b.redis.length > 1 ? { r2: await freePort() } : {}),
+    ...(b.mc.length > 0 ? { m1: await freePort() } : {}),
+    ...(b.mc.length > 1 ? { m2: await freePort() } : {}),
+  };
+  const conf = join(dir, `${sys.id}.yml`);
+  writeFileSync(conf, confYaml(ports, b));
+  const run = spawnLogged(sys.argv!(conf, await freePort()), join(dir, `${sys.id}.rep${rep + 1}.log`), pinned);
+  for (const p of Object.values(ports)) {
+    try {
+      await waitForPort("127.0.0.1", p as number, 30_000);
+    } catch (e) {
+      await run.stop();
+      throw new Error(`${sys.label} did not listen: ${(e as Error).message}\n${readFileSync(run.logFile, "utf8").slice(-2000)}`);
+    }
+  }
+  if (pinned) setAffinity(run.pid, PIN_CPU);
+  return { sys, ports, run };
+}
+
+// log lines every proxy writes in a healthy run
+const BENIGN = [/started on pid/, /connected on s \d+ to server/, /run, rabbit run/, /dig that hole|don't sit down|dig another one/, /listening on '/, /accepted c \d+ on p/, /close c \d+ on p/, /signal \d+ \(SIG(TERM|INT)\) received/, /exiting|done, rabbit done/, /^\s*$/];
+
+/** Log lines that are not in BENIGN, grouped by their text without numbers. */
+function unusualLines(file: string): Map<string, { n: number; sample: string }> {
+  const m = new Map<string, { n: number; sample: string }>();
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return m;
+  }
+  for (const line of text.split("\n")) {
+    if (BENIGN.some((re) => re.test(line))) continue;
+    const k = line.replace(/^\[[^\]]*\]\s*/, "").replace(/\d+/g, "N");
+    const e = m.get(k);
+    if (e === undefined) m.set(k, { n: 1, sample: line.trim().slice(0, 300) });
+    else e.n++;
+  }
+  return m;
+}
+
+/**
+ * SET every key: on the first servers directly (the one-server pools), and on the second through a
+ * throwaway nutcracker's two-server pools (so the keys land where every proxy will look for them,
+ * while the measured nutcracker's buffers stay as fresh as the others').
+ */
+async function prefillAll(b: Backends, dir: string, pinned: boolean): Promise<void> {
+  const mc = b.mc.length > 0 && mcbench() !== null;
+  await prefill("redis", b.redis[0]!.port, pinned);
+  if (mc) await prefill("mc", b.mc[0]!.port, pinned);
+  if (b.redis.length < 2 && b.mc.length < 2) return;
+  const nc = await startProxy({ ...SYSTEMS[BASE]!, id: "prefill-nutcracker" }, b, dir, 0, pinned);
+  try {
+    if (nc.ports.r2 !== undefined) await prefill("redis", nc.ports.r2, pinned);
+    if (mc && nc.ports.m2 !== undefined) await prefill("mc", nc.ports.m2, pinned);
+  } finally {
+    await nc.run.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// one layout: every repetition
+
+interface LayoutResult {
+  readonly runs: LoadRun[];
+  readonly mem: MemRun[];
+  readonly notes: string[];
+}
+
+const rotate = <T>(xs: readonly T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
+
+async function runLayout(o: Options, b: Backends, pinned: boolean, dir: string, log: (s: string) => void): Promise<LayoutResult> {
+  const res: LayoutResult = { runs: [], mem: [], notes: [] };
+  for (const x of [...b.redis, ...b.mc]) setAffinity(x.proc.pid!, pinned ? PIN_CPU : ALL_CPUS);
+  const defs = o.targets.map((t) => SYSTEMS[t]!);
+  const proxyDefs = defs.filter((d) => d.proxy);
+  let prefilled = false;
+
+  for (let rep = 0; rep < o.reps; rep++) {
+    log(`rep ${rep + 1}/${o.reps} (${pinned ? "pinned" : "unpinned"}): starting ${proxyDefs.map((d) => d.id).join(", ")}`);
+    const proxies = new Map<string, Proxy>();
+    for (const d of rotate(proxyDefs, rep)) proxies.set(d.id, await startProxy(d, b, dir, rep, pinned));
+    const died = new Map<string, string>();
+    try {
+      // memory: idle, then with idle clients (each did one PING)
+      await sleep(1000);
+      const idle = new Map<string, number>();
+      for (const p of proxies.values()) idle.set(p.sys.id, statusBytes(p.run.pid, "VmRSS") ?? Number.NaN);
+      for (const p of rotate([...proxies.values()], rep)) {
+        let withIdle: number | undefined;
+        if (o.idle > 0) {
+          try {
+            const clients = await openIdle(p.ports.r1, o.idle);
+            await sleep(500);
+            withIdle = statusBytes(p.run.pid, "VmRSS");
+            await clients.close();
+          } catch (e) {
+            res.notes.push(`rep ${rep + 1}, ${p.sys.label}: ${o.idle} idle clients failed: ${(e as Error).message}`);
+          }
+        }
+        res.mem.push({ rep, system: p.sys.id, idleBytes: idle.get(p.sys.id)!, ...(withIdle === undefined ? {} : { withIdleBytes: withIdle }), idleClients: o.idle, threads: threads(p.run.pid) });
+        await sleep(200);
+      }
+
+      if (!prefilled) {
+        log("prefilling the key space (every GET hits)");
+        await prefillAll(b, dir, pinned);
+        prefilled = true;
+      }
+
+      // warm-up (JIT) of every proxy, not measured
+      for (const p of proxies.values()) {
+        for (const l of [ALL_LOADS.find((x) => x.id === "redis.get.1.d16")!, ALL_LOADS.find((x) => x.id === "mc.get.1.d16")!]) {
+          if (l.proto === "mc" && (p.ports.m1 === undefined || mcbench() === null)) continue;
+          const w = await runLoad(l, portFor(p.ports, l), o.warmN, pinned, 60_000);
+          if (!w.ok) res.notes.push(`rep ${rep + 1}, ${p.sys.label}: warm-up ${l.id} failed: ${w.error}`);
+        }
+      }
+
+      for (const [i, l] of o.loads.entries()) {
+        const n = nFor(o, l);
+        const systems = defs.filter((d) => d.proxy || l.servers === 1);
+        const order = rotate(systems, rep + i);
+        log(`  ${l.id} (${n} requests): ${order.map((d) => d.id).join(" ")}`);
+        for (const d of order) {
+          if (died.has(d.id)) {
+            res.runs.push({ rep, load: l.id, system: d.id, n, outcome: { ok: false, error: `not run: ${died.get(d.id)}` } });
+            continue;
+          }
+          const p = proxies.get(d.id);
+          const port = p === undefined ? (l.proto === "redis" ? b.redis[0]!.port : b.mc[0]!.port) : portFor(p.ports, l);
+          if (p !== undefined) resetPeak(p.run.pid);
+          const cpu0 = p === undefined ? undefined : cpuSeconds(p.run.pid);
+          const outcome: Outcome = await runLoad(l, port, n, pinned, timeoutFor(l, n));
+          const cpu1 = p === undefined ? undefined : cpuSeconds(p.run.pid);
+          const peak = p === undefined ? undefined : statusBytes(p.run.pid, "VmHWM");
+          const run: LoadRun = {
+            rep,
+            load: l.id,
+            system: d.id,
+            n,
+            outcome,
+            ...(cpu0 !== undefined && cpu1 !== undefined ? { cpu: cpu1 - cpu0 } : {}),
+            ...(peak !== undefined ? { peakBytes: peak } : {}),
+          };
+          res.runs.push(run);
+          if (outcome.ok) {
+            const s = outcome.sample;
+            log(`    ${d.id.padEnd(10)} ${Math.round(s.rps).toString().padStart(8)} req/s  p50 ${s.p50} p99 ${s.p99} max ${s.maxMs} ms${run.cpu !== undefined ? `  cpu ${run.cpu.toFixed(2)} s  ${Math.round(n / run.cpu)} req/cpu-s` : ""}`);
+            if (s.maxMs >= 200) res.notes.push(`rep ${rep + 1}, ${l.id}, ${d.label}: a request took ${s.maxMs} ms (p99 ${s.p99} ms)`);
+          } else log(`    ${d.id.padEnd(10)} FAILED: ${outcome.error}`);
+          if (p !== undefined && !alive(p.run.proc)) {
+            const why = `${d.label} exited (code ${p.run.proc.exitCode}, signal ${p.run.proc.signalCode}) during ${l.id} in rep ${rep + 1}; log tail: ${readFileSync(p.run.logFile, "utf8").slice(-500).replace(/\s+/g, " ")}`;
+            died.set(d.id, why);
+            res.notes.push(why);
+          }
+        }
+      }
+    } finally {
+      for (const p of proxies.values()) await p.run.stop();
+    }
+    for (const p of proxies.values()) {
+      for (const [, { n, sample }] of unusualLines(p.run.logFile)) res.notes.push(`rep ${rep + 1}, ${p.sys.label} logged ${n}x: ${sample}`);
+    }
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const CLIENTS_NOTE = "redis-benchmark and mcbench with 50 clients, 32-byte values, keys drawn from 100,000 (`-r 100000`)";
+
+function header(o: Options, started: Date, seconds: number, loadAvg: number[]): string[] {
+  const git = (args: string[]): string => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
+  const dirty = git(["status", "--porcelain", "--", "src", "runtime", "build.ts"]) !== "";
+  const cpuModel = cpus()[0]?.model ?? "?";
+  const mcSrc = mcbenchSource();
+  return [
+    `- when: ${started.toISOString().replace("T", " ").slice(0, 16)} UTC, ${Math.round(seconds)} s; commit ${git(["rev-parse", "--short", "HEAD"]) || "?"}${dirty ? " with uncommitted changes under src/ or runtime/" : ""}`,
+    `- machine: ${cpus().length} x ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Linux ${versionOf("uname", ["-r"])}; load average before the run ${loadAvg.map((x) => x.toFixed(2)).join(" ")}`,
+    `- software: ${versionOf(NUTCRACKER, ["-V"])}; ${versionOf("redis-server", ["--version"]).replace(/ sha=.*/, "")}; memcached ${versionOf("memcached", ["-V"]).replace(/^memcached /, "")}; ${versionOf("redis-benchmark", ["--version"])}; node ${versionOf("node", ["--version"])}; bun ${versionOf(join(BIN, "bun"), ["--version"])}; ${versionOf(join(BIN, "deno"), ["--version"])}`,
+    `- method: ${o.reps} repetition${o.reps === 1 ? "" : "s"}; each starts every proxy afresh (same pools: \`hash: fnv1a_64\`, \`distribution: ketama\`, \`timeout: 400\`, one connection per server), measures idle memory, warms every proxy up with ${o.warmN} GETs, then runs each load on every system in an order rotated per repetition and load. ${CLIENTS_NOTE}; ${o.n1} requests per run at depth 1, ${o.n16} at depth 16, a quarter of that for MGET. Proxy CPU is utime+stime of all its threads from /proc/PID/stat (10 ms ticks). The key space is filled first, so every GET hits. memcached runs with \`-t 1\`; memcache loads use mcbench${mcSrc === undefined ? " (not found: memcache loads skipped)" : ` (${mcSrc.replace(ROOT, "")})`}.`,
+    `- command: \`bun bench/run.ts ${proc.argv.slice(2).join(" ")}\``.replace(/ `$/, "`"),
+  ];
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(proc.argv.slice(2));
+  const t0 = Date.now();
+  const started = new Date();
+  const loadAvg = loadavg();
+  const log = (s: string): void => {
+    proc.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+  };
+  for (const tool of ["redis-server", "redis-benchmark", "memcached", NUTCRACKER, "taskset"]) if (!have(tool)) throw new Error(`${tool} is not installed (apt-get install -y redis-server redis-tools memcached nutcracker util-linux)`);
+  let loads = o.loads;
+  if (loads.some((l) => l.proto === "mc") && mcbench() === null) {
+    log("no mcbench (needs cc and tools/mcbench.c, or MCBENCH_SRC): memcache loads skipped");
+    loads = loads.filter((l) => l.proto !== "mc");
+  }
+  const opts: Options = { ...o, loads };
+  ensureBuilt(opts);
+
+  const dir = mkdtempSync(join(tmpdir(), "ncbench-"));
+  log(`logs and configs in ${dir}`);
+  const backends = await startBackends(opts);
+  const sections: string[] = [];
+  const reports: Report[] = [];
+  try {
+    for (const layout of opts.layouts) {
+      const r = await runLayout(opts, backends, layout === "pinned", dir, log);
+      reports.push({
+        title: `${layout === "pinned" ? "Pinned: client, backends and proxy all on CPU 0" : "Unpinned: every process free to use every CPU"}`,
+        header: [],
+        systems: opts.targets.map((t) => SYSTEMS[t]!),
+        loads: opts.loads,
+        runs: r.runs,
+        mem: r.mem,
+        notes: r.notes,
+        nReps: opts.reps,
+      });
+    }
+  } finally {
+    for (const b of [...backends.redis, ...backends.mc]) await b.stop();
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  for (const r of reports) sections.push(markdown(r, 2));
+  const text = [`# Benchmark: nutcracker 0.5.0 and nutcracker-ts${opts.quick ? " (quick smoke run: figures are not meaningful)" : ""}`, "", ...header(opts, started, seconds, loadAvg), "", ...sections].join("\n");
+  proc.stdout.write(`${text}\n`);
+  if (opts.out !== "-") {
+    const file = opts.out ?? defaultOut(started);
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(`${file}.tmp`, `${text}\n`);
+    renameSync(`${file}.tmp`, file);
+    log(`wrote ${file}`);
+  }
+}
+
+function defaultOut(d: Date): string {
+  const day = d.toISOString().slice(0, 10);
+  const base = join(ROOT, "bench", "results", `${day}.md`);
+  return existsSync(base) ? join(ROOT, "bench", "results", `${day}-${d.toISOString().slice(11, 16).replace(":", "")}.md`) : base;
+}
+
+proc.on("exit", killAll);
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  proc.on(sig, () => {
+    killAll();
+    proc.exit(130);
+  });
+}
+main().catch((e: unknown) => {
+  proc.stderr.write(`bench/run.ts: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  killAll();
+  proc.exit(1);
+});
