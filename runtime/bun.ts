@@ -23,7 +23,6 @@
 import { chmodSync } from "node:fs";
 import { lookup } from "node:dns";
 import { isIP } from "node:net";
-import { hostname as osHostname } from "node:os";
 import {
   bareHost,
   ChunkQueue,
@@ -33,12 +32,9 @@ import {
   reportException,
 } from "./common.ts";
 import {
-  FdLogFile,
-  readTextFile,
-  removeFile,
+  processRuntime,
   spawnDetachedArgv,
   writeAllSync,
-  writeTextFile,
 } from "./node.ts";
 import type {
   ConnectOptions,
@@ -47,10 +43,8 @@ import type {
   Listener,
   ListenOptions,
   Runtime,
-  SignalName,
   Socket,
   SocketHandler,
-  TimerHandle,
 } from "./types.ts";
 
 type RawSocket = Bun.Socket<BunSocket>;
@@ -442,14 +436,6 @@ function connect(opts: ConnectOptions, handler: SocketHandler): Socket {
   return s;
 }
 
-function runGuarded(fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
-    reportException(writeStderr, "a timer or deferred callback", e);
-  }
-}
-
 /**
  * Where the program's own arguments start. `bun run x.ts a` gives [bun, /abs/x.ts, a]; a
  * `bun build --compile` binary gives ["bun", "/$bunfs/root/<name>", a] (1.4.5), that is argv[1]
@@ -465,51 +451,21 @@ function isCompiled(): boolean {
   return Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/") || Bun.main.startsWith("B:\\~BUN\\");
 }
 
-const IGNORED_SIGNALS: ReadonlySet<SignalName> = new Set(["SIGPIPE"]);
-
 /**
  * The Bun runtime. `defer` is setImmediate: measured on Bun 1.4.5, it runs once after all the
  * socket callbacks of one event-loop turn, while queueMicrotask runs after each callback.
  */
 export function createBunRuntime(): Runtime {
-  const rt: Runtime = {
+  return {
+    ...processRuntime(),
     name: "bun",
     listen,
     connect,
-    now: () => performance.now(),
-    unixTime: () => Math.floor(Date.now() / 1000),
-    setTimer(ms: number, fn: () => void): TimerHandle {
-      return { _timer: setTimeout(runGuarded, ms, fn) };
-    },
-    clearTimer(t: TimerHandle): void {
-      clearTimeout(t._timer as ReturnType<typeof setTimeout>);
-    },
-    defer(fn: () => void): void {
-      setImmediate(runGuarded, fn);
-    },
-    onSignal(sig: SignalName, fn: (sig: SignalName) => void): void {
-      // SIGPIPE is ignored by Bun already: a write to a dead peer fails with EPIPE
-      if (IGNORED_SIGNALS.has(sig)) return;
-      process.on(sig, () => runGuarded(() => fn(sig)));
-    },
     args: bunArgs(),
-    pid: process.pid,
-    env: (name: string) => process.env[name],
-    hostname: () => osHostname(),
-    exit(code: number): never {
-      process.exit(code);
-    },
-    writeStdout: (text: string) => writeAllSync(1, text),
-    writeStderr,
-    readTextFile,
-    writeTextFile,
-    removeFile,
-    openLog: (path: string | null) => new FdLogFile(path),
     spawnDetached(args: readonly string[]): number {
       // a compiled binary is its own entry; `bun [flags] x.ts` needs the flags and the script
       const self = isCompiled() ? [process.execPath] : [process.execPath, ...process.execArgv, Bun.main];
       return spawnDetachedArgv([...self, ...args]);
     },
   };
-  return rt;
 }

@@ -447,10 +447,26 @@ const IGNORED_SIGNALS: ReadonlySet<SignalName> = new Set(["SIGPIPE"]);
  * each single callback).
  */
 export function createNodeRuntime(): Runtime {
-  const rt: Runtime = {
+  return {
+    ...processRuntime(),
     name: "node",
     listen,
     connect,
+    args: process.argv.slice(2),
+    spawnDetached(args: readonly string[]): number {
+      // node [flags] script args: same executable, same flags, same entry (dist/nutcracker.mjs)
+      const script = process.argv[1];
+      const self = script === undefined ? [process.execPath] : [process.execPath, ...process.execArgv, script];
+      return spawnDetachedArgv([...self, ...args]);
+    },
+  };
+}
+
+/** What Node and Bun share, both having Node's process, timers and fs: all but sockets and argv. */
+export type ProcessRuntime = Omit<Runtime, "name" | "listen" | "connect" | "args" | "spawnDetached">;
+
+export function processRuntime(): ProcessRuntime {
+  return {
     now: () => performance.now(),
     unixTime: () => Math.floor(Date.now() / 1000),
     setTimer(ms: number, fn: () => void): TimerHandle {
@@ -463,11 +479,10 @@ export function createNodeRuntime(): Runtime {
       setImmediate(runGuarded, fn);
     },
     onSignal(sig: SignalName, fn: (sig: SignalName) => void): void {
-      // SIGPIPE: Node ignores it from startup, so a write to a dead peer fails with EPIPE
+      // SIGPIPE: Node and Bun ignore it from startup, so a write to a dead peer fails with EPIPE
       if (IGNORED_SIGNALS.has(sig)) return;
       process.on(sig, () => runGuarded(() => fn(sig)));
     },
-    args: process.argv.slice(2),
     pid: process.pid,
     env: (name: string) => process.env[name],
     hostname: () => osHostname(),
@@ -480,12 +495,5 @@ export function createNodeRuntime(): Runtime {
     writeTextFile,
     removeFile,
     openLog: (path: string | null) => new FdLogFile(path),
-    spawnDetached(args: readonly string[]): number {
-      // node [flags] script args: same executable, same flags, same entry (dist/nutcracker.mjs)
-      const script = process.argv[1];
-      const self = script === undefined ? [process.execPath] : [process.execPath, ...process.execArgv, script];
-      return spawnDetachedArgv([...self, ...args]);
-    },
   };
-  return rt;
 }
