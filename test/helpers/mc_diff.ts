@@ -68,6 +68,8 @@ export function play(port: number, seq: McSequence): Promise<Outcome> {
     let closed = false;
     // VERSION replies seen so far, counted incrementally over (last 8 bytes + new chunk)
     let versions = 0;
+    // whether the bytes so far end a line: a marker's reply counts once its line is whole
+    let lineEnd = false;
     let tail = Buffer.alloc(0);
     let wake: (() => void) | null = null;
     let lastData = Date.now();
@@ -82,6 +84,7 @@ export function play(port: number, seq: McSequence): Promise<Outcome> {
         if (base + i === 0 || (i > 0 && scan[i - 1] === 10)) versions++;
       }
       received += d.length;
+      lineEnd = scan.length >= 2 && scan[scan.length - 2] === 13 && scan[scan.length - 1] === 10;
       tail = Buffer.from(scan.subarray(Math.max(0, scan.length - VERSION_RSP.length)));
       lastData = Date.now();
       wake?.();
@@ -141,7 +144,7 @@ export function play(port: number, seq: McSequence): Promise<Outcome> {
         }
         if (marker) {
           const w = wanted;
-          await until(() => versions >= w, STALL_MS);
+          await until(() => versions >= w && lineEnd, STALL_MS);
         }
       }
       if (end === "half" && !closed) {
