@@ -84,7 +84,13 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
     logFile.close();
     rt.exit(code);
   };
+  let ctx: Context | null = null;
   signalInit(rt, {
+    report: () => {
+      if (ctx === null) return;
+      const m = ctx.msgs;
+      log.loga(`msgs in use ${m.inUse} of ${m.allocated}, mbufs in use ${m.mbufs.inUse} of ${m.mbufs.allocated}`);
+    },
     loga: (m) => log.loga(m),
     reopenLog: () => log.reopen(),
     levelUp: () => log.levelUp(),
@@ -106,7 +112,7 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   log.loga("run, rabbit run / dig that hole, forget the sun / and when at last the work is done / don't sit down / it's time to dig another one");
 
   await hashkitInit();
-  const ctx = new Context(rt, log, o.mbufSize);
+  ctx = new Context(rt, log, o.mbufSize);
   const listeners: Listener[] = [];
   const serverPools: ServerPool[] = [];
   for (const conf of pools) {

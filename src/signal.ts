@@ -20,6 +20,8 @@ export interface SignalActions {
   reopenLog(): void;
   levelUp(): void;
   levelDown(): void;
+  /** SIGUSR1 (twemproxy only logs it): log what the buffer pools hold, for leak checks. */
+  report(): void;
   /** Leave cleanly (pid file removed) with this exit code. */
   shutdown(code: number): void;
 }
@@ -55,6 +57,7 @@ export function signalInit(rt: Runtime, a: SignalActions): void {
     else if (sig === "SIGTTOU") a.levelDown();
     else if (sig === "SIGINT") a.shutdown(1);
     else if (sig === "SIGTERM") a.shutdown(0);
+    else if (sig === "SIGUSR1") a.report();
   };
   // SIGPIPE stays ignored (the adapters see to it) and is not logged, as in twemproxy
   for (const sig of Object.keys(SIGNO) as SignalName[]) if (sig !== "SIGPIPE") rt.onSignal(sig, handle);
