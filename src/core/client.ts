@@ -110,6 +110,8 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       this.ctx.msgs.put(msg);
       return false;
     }
+    msg.stime = this.ctx.evtime;
+    this.pool.commands[msg.type]!++;
     switch (this.pool.proto.filter(msg, this)) {
       case ReqAction.CLOSE:
         this.ctx.msgs.put(msg);
@@ -198,8 +200,11 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       const out = new Uint8Array(total);
       let at = 0;
       const msgs = this.ctx.msgs;
+      const latency = this.pool.latency;
+      const now = this.ctx.rt.now();
       for (let i = 0; i < n; i++) {
         const m = q.shift()!;
+        latency.record((now - m.stime) * 1000);
         this.queued -= m.mlen + this.replyLen(m);
         if (m.error) {
           const e = proto.errorReply(m.err);
@@ -292,6 +297,7 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
       }
     },
     data(sock, chunk) {
+      ctx.evtime = ctx.rt.now();
       const c = sock.ctx as ClientConn;
       c.recv(chunk);
       ctx.flushDirty();

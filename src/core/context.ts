@@ -30,6 +30,8 @@ export class Context {
   /** Connections ever opened and open now: listeners, clients and servers (stats header). */
   totalConns = 0;
   currConns = 0;
+  /** When the current read event began (ms, monotonic): one clock read per event, not per request. */
+  evtime = 0;
 
   constructor(rt: Runtime, log: CoreLogger, mbufSize: number) {
     this.rt = rt;

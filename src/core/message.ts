@@ -94,6 +94,8 @@ export class Msg {
   reply: Uint8Array | null = null;
   /** When the server must have answered (monotonic ms), or 0 for never (nc_request.c msg_tmo). */
   deadline = 0;
+  /** When the request was read (ms, the event's time): latency is measured from here. */
+  stime = 0;
   /** Where the request was queued (server connection), for out_q removal on errors. */
   server: MsgOwner | null = null;
 

@@ -4,6 +4,7 @@ import type { PoolConf } from "../conf/types.ts";
 import { buildContinuum, HASH_CODEC, hashKey } from "../hashkit/index.ts";
 import type { Continuum, HashFn } from "../hashkit/types.ts";
 import type { Proto } from "../proto/types.ts";
+import { LatencyHistogram } from "../stats/histogram.ts";
 import { POOL_FIELDS } from "../stats/table.ts";
 import { type Context, LOG_INFO } from "./context.ts";
 import type { Msg } from "./message.ts";
@@ -24,6 +25,10 @@ export class ServerPool {
   rejected = 0;
   /** Pool counters, indexed by stats/table.ts SP. */
   readonly stats = new Float64Array(POOL_FIELDS.length);
+  /** Proxy-side latency of every reply written, request read to reply written (ours). */
+  readonly latency = new LatencyHistogram();
+  /** Requests parsed, by message type (proto.commandNames). */
+  readonly commands: Float64Array;
   private readonly hash: HashFn;
   /** Where a key that spans mbufs is gathered before hashing. */
   private scratch = new Uint8Array(256);
@@ -33,6 +38,7 @@ export class ServerPool {
     this.conf = conf;
     this.proto = proto;
     this.hash = HASH_CODEC[conf.hash].fn;
+    this.commands = new Float64Array(proto.commandNames.length);
     this.servers = conf.servers.map(
       (s, i) => new Server(ctx, this, s, i),
     );

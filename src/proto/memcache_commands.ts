@@ -140,6 +140,13 @@ export const MC_COMMANDS: readonly McCommand[] = [
   { name: "me", type: T.REQ_MC_ME, shape: S.meta, noreply: false, quiet: false, description: "meta debug (not in twemproxy)" },
 ];
 
+/** Request names by type (index 0 = unknown), for per-command counts. */
+export const MC_REQUEST_NAMES: readonly string[] = (() => {
+  const names = Array.from({ length: T.REQ_MC_ME + 1 }, () => "unknown");
+  for (const c of MC_COMMANDS) names[c.type] = c.name;
+  return names;
+})();
+
 /** Longest command name; a longer run of letters cannot be a command. */
 export const MC_MAX_NAME = 7;
 

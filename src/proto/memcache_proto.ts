@@ -13,7 +13,7 @@ import type { Msg } from "../core/message.ts";
 import { msgCopySpan, type MsgWriter } from "../core/msg_io.ts";
 import { strerror } from "../errors.ts";
 import { memcacheParseReq, memcacheParseRsp } from "./memcache.ts";
-import { McType } from "./memcache_commands.ts";
+import { MC_REQUEST_NAMES, McType } from "./memcache_commands.ts";
 import { type Proto, ReqAction, type ReqClient } from "./types.ts";
 
 const enc = new TextEncoder();
@@ -97,6 +97,7 @@ export function memcacheCoalesce(owner: Msg): Uint8Array {
 
 export const memcacheProto: Proto = {
   name: "memcache",
+  commandNames: MC_REQUEST_NAMES,
   parseReq: memcacheParseReq,
   parseRsp: memcacheParseRsp,
 

@@ -6,7 +6,7 @@ import type { Msg } from "../core/message.ts";
 import { MsgCursor, msgKeyEquals } from "../core/msg_io.ts";
 import { strerror } from "../errors.ts";
 import { redisParseReq, redisParseRsp, requestCommand, RspType } from "./redis.ts";
-import { CmdLocal } from "./redis_commands.ts";
+import { CmdLocal, REDIS_COMMANDS } from "./redis_commands.ts";
 import { redisBuildFragment, redisCoalesce, redisFailClosesClient, redisFragmentable } from "./redis_fragment.ts";
 import { type Proto, ReqAction, type ReqClient, ReqError } from "./types.ts";
 
@@ -57,6 +57,7 @@ function redisFailure(rsp: Msg): boolean {
 
 export const redisProto: Proto = {
   name: "redis",
+  commandNames: ["unknown", ...REDIS_COMMANDS.map((c) => c.name.toLowerCase())],
   parseReq: redisParseReq,
   parseRsp: redisParseRsp,
 

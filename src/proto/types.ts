@@ -33,6 +33,8 @@ export const ReqError = {
 
 export interface Proto {
   readonly name: "redis" | "memcache";
+  /** Request names by message type (msg.type), index 0 for "unknown": per-command counts. */
+  readonly commandNames: readonly string[];
   readonly parseReq: MsgParser;
   readonly parseRsp: MsgParser;
   filter(msg: Msg, client: ReqClient): ReqAction;
