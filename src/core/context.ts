@@ -60,6 +60,36 @@ export class Context {
     }
   }
 
+  /**
+   * Queue a server connection for one write at the end of this event-loop turn (after every read
+   * callback of the turn), so requests from all the clients read in one turn leave in one write,
+   * as twemproxy's writev on the server's next write event sends them.
+   */
+  markSend(c: Flushable): void {
+    if (c.dirty) return;
+    c.dirty = true;
+    this.sends.push(c);
+    if (!this.sendScheduled) {
+      this.sendScheduled = true;
+      this.rt.defer(this.onTurnEnd);
+    }
+  }
+
+  private readonly sends: Flushable[] = [];
+  private sendScheduled = false;
+  private readonly onTurnEnd = (): void => {
+    this.sendScheduled = false;
+    const list = this.sends;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      c.dirty = false;
+      c.flush();
+    }
+    list.length = 0;
+    // a failed write fails its requests: their clients may have replies to write now
+    this.flushDirty();
+  };
+
   /** Run at the end of every event callback: each dirty connection writes once. */
   flushDirty(): void {
     const list = this.dirty;

@@ -219,7 +219,7 @@ export class ServerConn implements Flushable, MsgSink {
     }
     this.inq.push(msg);
     if (msg.quiet) this.enqueueSentinel();
-    if (this.connected) this.ctx.markDirty(this);
+    if (this.connected) this.ctx.markSend(this);
   }
 
   /** After a quiet request, a no-op whose swallowed answer marks where the quiet one ended. */
@@ -383,8 +383,7 @@ export const serverHandler: SocketHandler = {
     if (ctx.log.enabled(LOG_NOTICE)) {
       ctx.log.debug(LOG_NOTICE, `connected on s ${c.id} to server '${c.server.conf.pname}'`);
     }
-    ctx.markDirty(c);
-    ctx.flushDirty();
+    ctx.markSend(c);
   },
   data(sock, chunk) {
     const c = connOf(sock);
