@@ -5,7 +5,7 @@ import { RingQueue } from "../buf/ring_queue.ts";
 import type { PoolConf } from "../conf/types.ts";
 import { ReqAction, type ReqClient } from "../proto/types.ts";
 import { type Context, type Flushable, LOG_INFO, LOG_NOTICE } from "./context.ts";
-import { type Msg, type MsgSink, msgRecv } from "./message.ts";
+import { clear, type Msg, type MsgSink, msgRecv } from "./message.ts";
 import type { ServerPool } from "./pool.ts";
 import { SP } from "../stats/table.ts";
 import { reqForward } from "./request.ts";
@@ -167,7 +167,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
         if (f.peer !== null) msgs.put(f.peer);
         msgs.put(f);
       }
-      owner.frags.length = 0;
+      clear(owner.frags);
       owner.done = true;
       if (failed && this.pool.proto.failClosesClient(owner)) owner.quit = true;
       this.queued += owner.reply.length;
@@ -197,7 +197,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       last = m.quit; // the proxy closes the client after this reply
     }
     if (n > 0) {
-      const out = new Uint8Array(total);
+      const out = this.ctx.out.take(total);
       let at = 0;
       const msgs = this.ctx.msgs;
       const latency = this.pool.latency;
@@ -260,7 +260,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
             f.fragOwner = null;
           }
         }
-        m.frags.length = 0;
+        clear(m.frags);
         msgs.put(m);
       } else {
         m.swallow = true;

@@ -2,7 +2,8 @@
 
 import type { Runtime } from "../../runtime/types.ts";
 import { MbufPool } from "../buf/mbuf.ts";
-import { MsgPool } from "./message.ts";
+import { OutSlab } from "../buf/out_slab.ts";
+import { clear, MsgPool } from "./message.ts";
 
 /** What the core needs of the logger (src/log.ts), so the hot path can test a level cheaply. */
 export interface CoreLogger {
@@ -25,6 +26,8 @@ export class Context {
   readonly rt: Runtime;
   readonly log: CoreLogger;
   readonly msgs: MsgPool;
+  /** Where every socket write's bytes are gathered. */
+  readonly out = new OutSlab();
   private readonly dirty: Flushable[] = [];
   private nextConnId = 1;
   /** Connections ever opened and open now: listeners, clients and servers (stats header). */
@@ -85,7 +88,7 @@ export class Context {
       c.dirty = false;
       c.flush();
     }
-    list.length = 0;
+    clear(list);
     // a failed write fails its requests: their clients may have replies to write now
     this.flushDirty();
   };
@@ -99,6 +102,6 @@ export class Context {
       c.dirty = false;
       c.flush();
     }
-    list.length = 0;
+    clear(list);
   }
 }

@@ -127,6 +127,11 @@ export class Msg {
   }
 }
 
+/** Empty a small array without V8's slow `length` setter. */
+export function clear(a: unknown[]): void {
+  while (a.length > 0) a.pop();
+}
+
 /** Free list of messages; owns the mbuf pool so releasing a message releases its mbufs. */
 export class MsgPool {
   private readonly free: Msg[] = [];
@@ -147,9 +152,9 @@ export class MsgPool {
 
   /** Release the message and every mbuf reference it holds. */
   put(m: Msg): void {
+    // pop loops and length checks: assigning .length is a slow runtime call in V8, on every message
     const mbufs = m.mbufs;
-    for (let i = 0; i < mbufs.length; i++) this.mbufs.put(mbufs[i]!);
-    mbufs.length = 0;
+    while (mbufs.length > 0) this.mbufs.put(mbufs.pop()!);
     m.owner = null;
     m.peer = null;
     m.start = m.end = m.mlen = 0;
@@ -158,8 +163,8 @@ export class MsgPool {
     m.neg = false;
     m.nameLen = 0;
     m.type = 0;
-    m.keys.length = 0;
-    m.stack.length = 0;
+    clear(m.keys);
+    clear(m.stack);
     m.integer = 0;
     m.reqError = 0;
     m.done = m.error = m.swallow = m.noreply = m.quiet = m.quit = false;
@@ -168,10 +173,10 @@ export class MsgPool {
     m.server = null;
     m.deadline = 0;
     m.fragOwner = null;
-    m.frags.length = 0;
+    clear(m.frags);
     m.nfragDone = 0;
     m.multikey = false;
-    m.fragMap.length = 0;
+    clear(m.fragMap);
     this.free.push(m);
   }
 
@@ -222,7 +227,7 @@ export function msgSplit(pool: MsgPool, msg: Msg): Msg | null {
   for (let i = 0; i < idx; i++) mlen += mbufs[i]!.last;
   msg.mlen = mlen;
   if (tailStart >= mbufs.length) {
-    mbufs.length = idx + 1;
+    while (mbufs.length > idx + 1) mbufs.pop();
     return null;
   }
   const next = pool.get(msg.request, msg.owner);
@@ -232,7 +237,7 @@ export function msgSplit(pool: MsgPool, msg: Msg): Msg | null {
     next.ppos = pos;
   }
   for (let i = tailStart; i < mbufs.length; i++) next.mbufs.push(mbufs[i]!);
-  mbufs.length = idx + 1;
+  while (mbufs.length > idx + 1) mbufs.pop();
   return next;
 }
 
@@ -287,7 +292,6 @@ export function msgRecv(
 /** Drop a message's bytes but keep the message (a request written to its server needs no bytes). */
 export function msgReleaseData(pool: MsgPool, msg: Msg): void {
   const mbufs = msg.mbufs;
-  for (let i = 0; i < mbufs.length; i++) pool.mbufs.put(mbufs[i]!);
-  mbufs.length = 0;
-  msg.keys.length = 0;
+  while (mbufs.length > 0) pool.mbufs.put(mbufs.pop()!);
+  clear(msg.keys);
 }

@@ -2,7 +2,7 @@
 
 import type { ClientConn } from "./client.ts";
 import type { Context } from "./context.ts";
-import { type Msg, msgReleaseData } from "./message.ts";
+import { clear, type Msg, msgReleaseData } from "./message.ts";
 import { SP } from "../stats/table.ts";
 import { MsgWriter } from "./msg_io.ts";
 import type { ServerPool } from "./pool.ts";
@@ -38,7 +38,7 @@ export function reqForwardError(client: ClientConn, msg: Msg, err: Msg["err"]): 
  */
 function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): boolean {
   const nkeys = msg.keys.length / 3;
-  serverOfKey.length = 0;
+  clear(serverOfKey);
   let same = true;
   for (let k = 0; k < nkeys; k++) {
     const s = pool.serverFor(msg, k);

@@ -241,7 +241,7 @@ export class ServerConn implements Flushable, MsgSink {
     if (!this.connected || this.closed || n === 0) return;
     let total = 0;
     for (let i = 0; i < n; i++) total += inq.at(i)!.mlen;
-    const out = new Uint8Array(total);
+    const out = this.ctx.out.take(total);
     let at = 0;
     const pool = this.ctx.msgs;
     for (let i = 0; i < n; i++) {
