@@ -98,7 +98,7 @@ export class MsgWriter {
     while (s < e) {
       const m = this.room();
       const take = Math.min(e - s, m.buf.length - m.last);
-      m.buf.set(src.subarray(s, s + take), m.last);
+      copyBytes(m.buf, m.last, src, s, s + take);
       m.last += take;
       s += take;
       this.msg.mlen += take;
@@ -138,6 +138,18 @@ export class MsgWriter {
   }
 }
 
+/**
+ * Copy src[s, e) to dst at `at`. Spans of a key or a short value are copied by a loop: below
+ * about 64 bytes that beats the view object `subarray` allocates for `set` on every runtime.
+ */
+export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, s: number, e: number): void {
+  if (e - s <= 64) {
+    for (let i = s; i < e; i++) dst[at++] = src[i]!;
+  } else {
+    dst.set(src.subarray(s, e), at);
+  }
+}
+
 /** Whether key `k` of `msg` is exactly `bytes` (the key may span mbufs). */
 export function msgKeyEquals(msg: Msg, k: number, bytes: Uint8Array): boolean {
   const keys = msg.keys;
@@ -159,7 +171,7 @@ export function msgCopySpan(out: Uint8Array, at: number, msg: Msg, idx: number, 
   while (len > 0) {
     const m = msg.mbufs[idx]!;
     const take = Math.min(len, m.last - pos);
-    out.set(m.buf.subarray(pos, pos + take), at);
+    copyBytes(out, at, m.buf, pos, pos + take);
     at += take;
     len -= take;
     idx++;

@@ -36,6 +36,9 @@ export function reqForwardError(client: ClientConn, msg: Msg, err: Msg["err"]): 
  * Split a multi-key request into one fragment per server, keys in request order within each.
  * Returns false when every key lives on the same server: the request then goes whole.
  */
+const groupServer: (Server | null)[] = [];
+const groupKeys: number[][] = [];
+
 function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): boolean {
   const nkeys = msg.keys.length / 3;
   clear(serverOfKey);
@@ -50,34 +53,39 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
     return false;
   }
 
-  const groups: { server: Server | null; keys: number[] }[] = [];
+  // groups in order of first key; scratch arrays reused across requests (no allocation per key)
+  let ngroups = 0;
   for (let k = 0; k < nkeys; k++) {
     const s = serverOfKey[k]!;
-    let g = groups.findIndex((x) => x.server === s);
-    if (g < 0) {
-      g = groups.length;
-      groups.push({ server: s, keys: [] });
+    let g = 0;
+    while (g < ngroups && groupServer[g] !== s) g++;
+    if (g === ngroups) {
+      groupServer[g] = s;
+      if (groupKeys.length === g) groupKeys.push([]);
+      else clear(groupKeys[g]!);
+      ngroups++;
     }
-    groups[g]!.keys.push(k);
+    groupKeys[g]!.push(k);
     msg.fragMap.push(g);
   }
   const msgs = ctx.msgs;
-  for (const g of groups) {
+  for (let g = 0; g < ngroups; g++) {
     const frag = msgs.get(true, client);
     writer.begin(msgs.mbufs, frag);
-    pool.proto.buildFragment(writer, msg, g.keys);
+    pool.proto.buildFragment(writer, msg, groupKeys[g]!);
     writer.end();
     frag.fragOwner = msg;
     frag.type = msg.type;
-    frag.narg = g.keys.length;
+    frag.narg = groupKeys[g]!.length;
     msg.frags.push(frag);
     pool.stats[SP.fragments]!++;
   }
   // the fragments carry every byte the servers need
   msgReleaseData(msgs, msg);
-  for (let i = 0; i < groups.length; i++) {
-    const s = groups[i]!.server;
-    const frag = msg.frags[i]!;
+  for (let g = 0; g < ngroups; g++) {
+    const s = groupServer[g]!;
+    groupServer[g] = null;
+    const frag = msg.frags[g]!;
     if (s === null) reqForwardError(client, frag, "ECONNREFUSED");
     else s.conn().enqueue(frag);
   }

@@ -77,6 +77,16 @@ function digits(n: number): number {
   return d;
 }
 
+/** Write a non-negative integer in decimal at `at`; returns the new offset. */
+function writeUint(out: Uint8Array, at: number, n: number): number {
+  const end = at + digits(n);
+  for (let i = end - 1; i >= at; i--) {
+    out[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return end;
+}
+
 /** Merge the parts' replies; call once every fragment is done. */
 export function redisCoalesce(owner: Msg): Uint8Array {
   const frags = owner.frags;
@@ -134,9 +144,9 @@ function mget(owner: Msg): Uint8Array {
   const out = new Uint8Array(total);
   let at = 0;
   out[at++] = 42;
-  const hdr = enc.encode(`${n}\r\n`);
-  out.set(hdr, at);
-  at += hdr.length;
+  at = writeUint(out, at, n);
+  out[at++] = 13;
+  out[at++] = 10;
   const next = new Array<number>(frags.length).fill(0);
   for (let k = 0; k < n; k++) {
     const fi = owner.fragMap[k]!;
