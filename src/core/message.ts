@@ -14,6 +14,7 @@
 
 import type { ErrnoName } from "../../runtime/types.ts";
 import type { Mbuf, MbufPool } from "../buf/mbuf.ts";
+import { copyBytes } from "../buf/copy.ts";
 
 /** Parser verdicts (twemproxy's MSG_PARSE_*; REPAIR is not needed: keys may span mbufs). */
 export const ParseResult = {
@@ -119,7 +120,7 @@ export class Msg {
       const s = i === 0 ? this.start : 0;
       const e = i === n - 1 ? this.end : m.last;
       if (e > s) {
-        dst.set(s === 0 && e === m.buf.length ? m.buf : m.buf.subarray(s, e), at);
+        copyBytes(dst, at, m.buf, s, e);
         at += e - s;
       }
     }

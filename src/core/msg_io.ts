@@ -1,6 +1,7 @@
 // Reading and writing message bytes across an mbuf chain: for fragments and coalesced replies.
 
 import type { Mbuf, MbufPool } from "../buf/mbuf.ts";
+import { copyBytes } from "../buf/copy.ts";
 import type { Msg } from "./message.ts";
 
 const CR = 13;
@@ -138,17 +139,6 @@ export class MsgWriter {
   }
 }
 
-/**
- * Copy src[s, e) to dst at `at`. Spans of a key or a short value are copied by a loop: below
- * about 64 bytes that beats the view object `subarray` allocates for `set` on every runtime.
- */
-export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, s: number, e: number): void {
-  if (e - s <= 64) {
-    for (let i = s; i < e; i++) dst[at++] = src[i]!;
-  } else {
-    dst.set(src.subarray(s, e), at);
-  }
-}
 
 /** Whether key `k` of `msg` is exactly `bytes` (the key may span mbufs). */
 export function msgKeyEquals(msg: Msg, k: number, bytes: Uint8Array): boolean {
