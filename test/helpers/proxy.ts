@@ -9,15 +9,21 @@ import { waitForPort } from "./runtimes.ts";
 export const ROOT = new URL("../../", import.meta.url).pathname;
 const BIN = join(ROOT, "node_modules", ".bin");
 
+/** The compiled Bun executable `bun build.ts bin` (and `npm test`) makes. */
+export const BINARY = join(ROOT, "dist", "nutcracker-bun");
+
 /** The targets a shared suite runs against. The Node one runs the bundle build.ts makes. */
 export const TARGETS = {
   node: (args: string[]) => ["node", join(ROOT, "dist", "nutcracker.mjs"), ...args],
   bun: (args: string[]) => [join(BIN, "bun"), join(ROOT, "runtime", "main_bun.ts"), ...args],
   deno: (args: string[]) => [join(BIN, "deno"), "run", "-A", join(ROOT, "runtime", "main_deno.ts"), ...args],
+  binary: (args: string[]) => [BINARY, ...args],
   nutcracker: (args: string[]) => ["nutcracker", ...args],
 } as const;
 export type Target = keyof typeof TARGETS;
 export const RUNTIMES: readonly Target[] = ["node", "bun", "deno"];
+/** What ships: the three runtimes and the single executable (test/e2e/matrix.test.ts). */
+export const MATRIX: readonly Target[] = ["node", "bun", "deno", "binary"];
 
 export interface Running {
   readonly proc: ChildProcess;
