@@ -92,6 +92,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
 
   private recheck: TimerHandle | null = null;
   private readonly onRecheck = (): void => {
+    this.ctx.tick();
     this.recheck = null;
     if (!this.holding || this.closed) return;
     this.pressure();
@@ -201,7 +202,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       let at = 0;
       const msgs = this.ctx.msgs;
       const latency = this.pool.latency;
-      const now = this.ctx.rt.now();
+      const now = this.ctx.evtime;
       for (let i = 0; i < n; i++) {
         const m = q.shift()!;
         latency.record((now - m.stime) * 1000);
@@ -297,17 +298,19 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
       }
     },
     data(sock, chunk) {
-      ctx.evtime = ctx.rt.now();
+      ctx.tick();
       const c = sock.ctx as ClientConn;
       c.recv(chunk);
       ctx.flushDirty();
     },
     drain(sock) {
+      ctx.tick();
       // resuming may parse and forward held requests: flush what that queued
       (sock.ctx as ClientConn).pressure();
       ctx.flushDirty();
     },
     end(sock) {
+      ctx.tick();
       const c = sock.ctx as ClientConn;
       // half-close: answer what was asked, then close (nc_request.c req_recv_next on eof)
       if (c.rmsg !== null) {
@@ -320,6 +323,7 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
       ctx.flushDirty();
     },
     close(sock, err) {
+      ctx.tick();
       const c = sock.ctx as ClientConn | undefined;
       if (c === undefined) return;
       if (err !== null && !c.closed) pool.stats[SP.client_err]!++;

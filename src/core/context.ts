@@ -33,8 +33,15 @@ export class Context {
   /** Connections ever opened and open now: listeners, clients and servers (stats header). */
   totalConns = 0;
   currConns = 0;
-  /** When the current read event began (ms, monotonic): one clock read per event, not per request. */
+  /**
+   * When the current event began (ms, monotonic). Every event entry point ticks it, so request
+   * times and deadlines cost one clock read per event, not one per request.
+   */
   evtime = 0;
+
+  tick(): void {
+    this.evtime = this.rt.now();
+  }
 
   constructor(rt: Runtime, log: CoreLogger, mbufSize: number) {
     this.rt = rt;
@@ -81,6 +88,7 @@ export class Context {
   private readonly sends: Flushable[] = [];
   private sendScheduled = false;
   private readonly onTurnEnd = (): void => {
+    this.tick();
     this.sendScheduled = false;
     const list = this.sends;
     for (let i = 0; i < list.length; i++) {

@@ -176,16 +176,17 @@ export class ServerConn implements Flushable, MsgSink {
    * rbtree, at O(1) per request.
    */
   private arm(deadline: number): void {
-    if (this.timer === null) this.timer = this.ctx.rt.setTimer(Math.max(1, deadline - this.ctx.rt.now()), this.onTimer);
+    if (this.timer === null) this.timer = this.ctx.rt.setTimer(Math.max(1, deadline - this.ctx.evtime), this.onTimer);
   }
 
   private timedOut(): void {
+    this.ctx.tick();
     this.timer = null;
     if (this.closed) return;
     const head = this.outq.peek() ?? this.inq.peek();
     if (head === undefined) return;
     if (head.deadline === 0) return;
-    if (head.deadline > this.ctx.rt.now()) {
+    if (head.deadline > this.ctx.evtime) {
       this.arm(head.deadline);
       return;
     }
@@ -214,7 +215,7 @@ export class ServerConn implements Flushable, MsgSink {
     }
     const tmo = this.server.timeout;
     if (tmo > 0 && !msg.noreply) {
-      msg.deadline = this.ctx.rt.now() + tmo;
+      msg.deadline = this.ctx.evtime + tmo;
       this.arm(msg.deadline);
     }
     this.inq.push(msg);
@@ -377,6 +378,7 @@ function connOf(sock: Socket): ServerConn {
 export const serverHandler: SocketHandler = {
   open(sock) {
     const c = connOf(sock);
+    c.server.ctx.tick();
     if (c.closed) return;
     c.connected = true;
     const ctx = c.server.ctx;
@@ -389,6 +391,7 @@ export const serverHandler: SocketHandler = {
     const c = connOf(sock);
     if (c.closed) return;
     const ctx = c.server.ctx;
+    ctx.tick();
     const rmsg = c.rmsg;
     c.rmsg = null;
     c.rmsg = msgRecv(ctx.msgs, rmsg, false, c, chunk, c.server.proto.parseRsp, c);
@@ -398,11 +401,13 @@ export const serverHandler: SocketHandler = {
   end(sock) {
     // a server that half-closes will not answer what is pending
     const c = connOf(sock);
+    c.server.ctx.tick();
     c.close(null);
     c.server.ctx.flushDirty();
   },
   close(sock, err) {
     const c = connOf(sock);
+    c.server.ctx.tick();
     if (err !== null && !c.closed) c.server.ctx.log.error(`server '${c.server.conf.pname}' on s ${c.id}: ${err}`);
     c.close(err);
     c.server.ctx.flushDirty();
