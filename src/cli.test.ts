@@ -32,6 +32,8 @@ describe("parseCli()", () => {
       statsInterval: 30000,
       pidFile: null,
       mbufSize: 16384,
+      metricsPort: null, // ours: no metrics port unless asked
+      metricsAddr: "0.0.0.0",
     });
     expect(opts()).toEqual(CLI_DEFAULTS);
   });
@@ -79,6 +81,8 @@ describe("parseCli()", () => {
       statsInterval: 5,
       pidFile: "p",
       mbufSize: 1024,
+      metricsPort: null,
+      metricsAddr: "0.0.0.0",
     });
   });
 

@@ -33,6 +33,10 @@ export interface CliOptions {
   /** null = no pid file. */
   readonly pidFile: string | null;
   readonly mbufSize: number;
+  /** Ours (--metrics-port): the Prometheus port; null = no metrics listener. */
+  readonly metricsPort: number | null;
+  /** Ours (--metrics-addr): where the metrics port listens. */
+  readonly metricsAddr: string;
 }
 
 /** nutcracker's defaults (nc.c NC_* and the STATS_/MBUF_ constants they point at). */
@@ -50,6 +54,8 @@ export const CLI_DEFAULTS: CliOptions = {
   statsInterval: 30000,
   pidFile: null,
   mbufSize: 16384,
+  metricsPort: null,
+  metricsAddr: "0.0.0.0",
 };
 
 /** Bounds of -m (nc_mbuf.h MBUF_MIN_SIZE, MBUF_MAX_SIZE). */
@@ -96,10 +102,32 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
   { short: "m", long: "mbuf-size", arg: "number", help: `set size of mbuf chunk in bytes (default: ${d.mbufSize} bytes)` },
 ];
 
+/**
+ * Our long-only options. They are left out of the usage text, which stays nutcracker's byte for
+ * byte, and an abbreviation means one of them only when it fits none of nutcracker's options
+ * (so `--m=512` is still --mbuf-size).
+ */
+export const EXTRA_OPTIONS: readonly OptionSpec[] = [
+  { short: "", long: "metrics-port", arg: "number", help: "set Prometheus metrics port (default: off)" },
+  { short: "", long: "metrics-addr", arg: "string", help: `set Prometheus metrics ip (default: ${d.metricsAddr})` },
+];
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** nc_get_options' handling of one option; returns an error message or null. */
 function apply(o: Mutable<CliOptions>, opt: OptionSpec, value: string): string | null {
+  switch (opt.long) {
+    case "metrics-port": {
+      const n = ncAtoi(value);
+      if (n < 0) return "option --metrics-port requires a number";
+      if (!validPort(n)) return `option --metrics-port value ${n} is not a valid port`;
+      o.metricsPort = n;
+      return null;
+    }
+    case "metrics-addr":
+      o.metricsAddr = value;
+      return null;
+  }
   switch (opt.short) {
     case "h":
       o.help = true;
@@ -163,7 +191,7 @@ function apply(o: Mutable<CliOptions>, opt: OptionSpec, value: string): string |
 /** nc.c's message for an option given without its value. */
 function missing(opt: OptionSpec): string {
   const what = opt.arg === "file" ? "a file name" : opt.arg === "number" ? "a number" : "a string";
-  return `option -${opt.short} requires ${what}`;
+  return `option ${opt.short === "" ? `--${opt.long}` : `-${opt.short}`} requires ${what}`;
 }
 
 /**
@@ -197,8 +225,9 @@ export function parseCli(args: readonly string[]): { ok: true; opts: CliOptions 
     if (a.startsWith("--")) {
       const eq = a.indexOf("=");
       const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-      const exact = CLI_OPTIONS.find((s) => s.long === name);
-      const matches = exact !== undefined ? [exact] : CLI_OPTIONS.filter((s) => s.long.startsWith(name));
+      const exact = CLI_OPTIONS.find((s) => s.long === name) ?? EXTRA_OPTIONS.find((s) => s.long === name);
+      let matches = exact !== undefined ? [exact] : CLI_OPTIONS.filter((s) => s.long.startsWith(name));
+      if (matches.length === 0) matches = EXTRA_OPTIONS.filter((s) => s.long.startsWith(name));
       const opt = matches.length === 1 ? matches[0]! : undefined;
       if (opt === undefined || (opt.arg === "none" && eq >= 0)) {
         return { ok: false, error: `invalid option -- '${a}'` };

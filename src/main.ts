@@ -14,6 +14,7 @@ import { Logger } from "./log.ts";
 import { memcacheProto } from "./proto/memcache_proto.ts";
 import { redisProto } from "./proto/redis_proto.ts";
 import { signalInit } from "./signal.ts";
+import { metricsInit } from "./stats/http.ts";
 import { statsInit } from "./stats/server.ts";
 import { describeStats } from "./stats/table.ts";
 
@@ -23,6 +24,7 @@ function daemonArgs(o: CliOptions): string[] {
   a.push("-i", String(o.statsInterval), "-m", String(o.mbufSize));
   if (o.output !== null) a.push("-o", o.output);
   if (o.pidFile !== null) a.push("-p", o.pidFile);
+  if (o.metricsPort !== null) a.push(`--metrics-port=${o.metricsPort}`, `--metrics-addr=${o.metricsAddr}`);
   return a;
 }
 
@@ -133,5 +135,13 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   } catch (e) {
     // twemproxy exits here; we keep proxying and say so (several proxies on one host is common)
     log.error(`stats listen on '${o.statsAddr}:${o.statsPort}' failed: ${(e as { code?: string }).code ?? (e as Error).message}`);
+  }
+  if (o.metricsPort !== null) {
+    try {
+      await metricsInit(ctx, serverPools, o.metricsAddr, o.metricsPort);
+    } catch (e) {
+      // as for the stats port: the proxy is worth more than its metrics
+      log.error(`metrics listen on '${o.metricsAddr}:${o.metricsPort}' failed: ${(e as { code?: string }).code ?? (e as Error).message}`);
+    }
   }
 }

@@ -8,44 +8,47 @@ import type { Listener, SocketHandler } from "../../runtime/types.ts";
 import type { Context } from "../core/context.ts";
 import type { ServerPool } from "../core/pool.ts";
 import { compareServerNames } from "../hashkit/server_name.ts";
+import { refreshGauges } from "./gauges.ts";
+import { IntervalPercentiles } from "./histogram.ts";
 import { POOL_FIELDS, SERVER_FIELDS, SP, SS } from "./table.ts";
 
 const enc = new TextEncoder();
 
-/** twemproxy's JSON for the pools now: header, then each pool and its servers, sorted by name. */
-export function statsJson(ctx: Context, pools: readonly ServerPool[], startedAt: number): string {
+/**
+ * Our keys in each pool object, after twemproxy's pool keys and before its servers. Plain numbers:
+ * collectors take an object value for a server and skip numbers they do not know (telegraf,
+ * newrelic's and diamond's twemproxy plugins), so old collectors read this JSON unchanged.
+ */
+export const POOL_EXTRA_FIELDS = ["latency_p50_us", "latency_p99_us", "latency_p999_us"] as const;
+
+/**
+ * twemproxy's JSON for the pools now: header, then each pool and its servers, sorted by name.
+ * `windows[i]` holds the last interval's latency percentiles of `pools[i]`; without it none are written.
+ */
+export function statsJson(
+  ctx: Context,
+  pools: readonly ServerPool[],
+  startedAt: number,
+  windows?: readonly IntervalPercentiles[],
+): string {
   const rt = ctx.rt;
   const now = rt.unixTime();
   let out =
     `{"service":"nutcracker", "source":${JSON.stringify(rt.hostname())}, "version":"0.5.0", ` +
     `"uptime":${Math.floor(now - startedAt)}, "timestamp":${Math.floor(now)}, ` +
     `"total_connections":${ctx.totalConns}, "curr_connections":${ctx.currConns}`;
-  const sorted = [...pools].sort((a, b) => compareServerNames(a.conf.name, b.conf.name));
+  const order = pools.map((_, i) => i).sort((a, b) => compareServerNames(pools[a]!.conf.name, pools[b]!.conf.name));
   // separators exactly as nc_stats.c writes them: ", " before the first pool and server, "," after
-  for (const [pi, pool] of sorted.entries()) {
+  for (const [pi, idx] of order.entries()) {
+    const pool = pools[idx]!;
+    refreshGauges(pool);
     const ps = pool.stats;
-    ps[SP.client_connections] = pool.nclients;
     out += `${pi === 0 ? ", " : ","}${JSON.stringify(pool.conf.name)}: {`;
     out += POOL_FIELDS.map((f) => `"${f}":${ps[SP[f]]}`).join(", ");
+    const w = windows?.[idx];
+    if (w !== undefined) out += `, "latency_p50_us":${w.p50}, "latency_p99_us":${w.p99}, "latency_p999_us":${w.p999}`;
     for (const [si, server] of pool.servers.entries()) {
       const ss = server.stats;
-      let conns = 0;
-      let inq = 0;
-      let inqBytes = 0;
-      let outq = 0;
-      let outqBytes = 0;
-      for (const c of server.conns) {
-        if (c.connected) conns++;
-        for (let i = 0; i < c.inq.length; i++) inqBytes += c.inq.at(i)!.mlen;
-        for (let i = 0; i < c.outq.length; i++) outqBytes += c.outq.at(i)!.mlen;
-        inq += c.inq.length;
-        outq += c.outq.length;
-      }
-      ss[SS.server_connections] = conns;
-      ss[SS.in_queue] = inq;
-      ss[SS.in_queue_bytes] = inqBytes;
-      ss[SS.out_queue] = outq;
-      ss[SS.out_queue_bytes] = outqBytes;
       out += `${si === 0 ? ", " : ","}${JSON.stringify(server.conf.name)}: {`;
       out += SERVER_FIELDS.map((f) => `"${f}":${ss[SS[f]]}`).join(", ");
       out += "}";
@@ -64,9 +67,14 @@ export async function statsInit(
   intervalMs: number,
 ): Promise<Listener> {
   const startedAt = ctx.rt.unixTime();
-  let snapshot = enc.encode(statsJson(ctx, pools, startedAt));
+  const windows = pools.map((p) => new IntervalPercentiles(p.latency));
+  const take = (): Uint8Array => {
+    for (const w of windows) w.take();
+    return enc.encode(statsJson(ctx, pools, startedAt, windows));
+  };
+  let snapshot = take();
   const aggregate = (): void => {
-    snapshot = enc.encode(statsJson(ctx, pools, startedAt));
+    snapshot = take();
     ctx.rt.setTimer(intervalMs, aggregate);
   };
   ctx.rt.setTimer(intervalMs, aggregate);

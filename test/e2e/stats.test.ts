@@ -7,6 +7,7 @@ import { exchange, resp } from "../helpers/client.ts";
 import { type Running, startProxy, type Target, writeConf } from "../helpers/proxy.ts";
 import { type Backend, startMemcached, startRedis } from "../helpers/real_backends.ts";
 import { freePort } from "../helpers/runtimes.ts";
+import { POOL_EXTRA_FIELDS } from "../../src/stats/server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,6 +20,10 @@ function readStats(port: number): Promise<string> {
     s.on("close", () => resolve(d));
   });
 }
+
+/** Our extra pool keys (latency percentiles), removed to compare with nutcracker's text. */
+const EXTRA = new RegExp(`, "(?:${POOL_EXTRA_FIELDS.join("|")})":\\d+`, "g");
+const withoutExtras = (t: string): string => t.replace(EXTRA, "");
 
 /** Keys in order, recursively, with the kind of each leaf. */
 function shape(v: unknown): unknown {
@@ -72,7 +77,18 @@ describe("stats port", () => {
       await exchange(s.memcache, mcLoad);
     }
     await sleep(700); // past a few -i 200 aggregations
-    const texts = await Promise.all(systems.map((s) => readStats(s.stats)));
+    const raw = await Promise.all(systems.map((s) => readStats(s.stats)));
+    // ours carry the latency keys in each pool, as plain numbers right after twemproxy's pool keys
+    for (const [i, t] of raw.entries()) {
+      if (i === 0) continue;
+      for (const pool of ["red", "zeta"]) {
+        const keys = Object.entries(JSON.parse(t)[pool] as Record<string, unknown>);
+        const at = keys.findIndex(([k]) => k === "fragments");
+        expect(keys.slice(at + 1, at + 4).map(([k, v]) => [k, typeof v])).toEqual(POOL_EXTRA_FIELDS.map((k) => [k, "number"]));
+      }
+    }
+    const texts = raw.map(withoutExtras);
+    expect(texts[0]).toBe(raw[0]);
     const json = texts.map((t) => JSON.parse(t) as Record<string, unknown>);
     const oracle = json[0]!;
     for (const [i, s] of systems.entries()) {
@@ -99,5 +115,32 @@ describe("stats port", () => {
     // the load itself is visible: 40 redis requests over the two servers
     const red = json[1]!.red as Record<string, Record<string, number>>;
     expect((red.s1?.requests ?? 0) + (red.second?.requests ?? 0)).toBe(40);
+  });
+
+  it("reports each pool's latency percentiles over the last -i interval (ours), zero once idle", async () => {
+    const load = Buffer.concat([...Array.from({ length: 50 }, (_, i) => resp("GET", `lat:${i}`)), resp("QUIT")]);
+    for (const s of systems.filter((x) => x.name !== "nutcracker")) {
+      // snapshots are taken every 200 ms: load until one covers an interval with traffic
+      let pool: Record<string, number> = {};
+      const end = Date.now() + 20_000;
+      while (Date.now() < end) {
+        await exchange(s.redis, load);
+        await sleep(50);
+        pool = JSON.parse(await readStats(s.stats)).red as Record<string, number>;
+        if ((pool.latency_p50_us ?? 0) > 0) break;
+      }
+      const [p50, p99, p999] = POOL_EXTRA_FIELDS.map((k) => pool[k]!);
+      expect(p50, s.name).toBeGreaterThan(0);
+      expect(p50).toBeLessThanOrEqual(p99!);
+      expect(p99).toBeLessThanOrEqual(p999!);
+      expect(p999).toBeLessThan(5_000_000); // loopback requests: well under 5 s
+      // the memcache pool had no traffic in that interval
+      const zeta = JSON.parse(await readStats(s.stats)).zeta as Record<string, number>;
+      expect(POOL_EXTRA_FIELDS.map((k) => zeta[k])).toEqual([0, 0, 0]);
+      // two intervals later without traffic, the window is empty again
+      await sleep(500);
+      const idle = JSON.parse(await readStats(s.stats)).red as Record<string, number>;
+      expect(POOL_EXTRA_FIELDS.map((k) => idle[k]), s.name).toEqual([0, 0, 0]);
+    }
   });
 });
