@@ -32,6 +32,7 @@ import {
   reportException,
   WRITE_GATHER_MAX,
 } from "./common.ts";
+import { denoBinaryFiles } from "./fs_deno.ts";
 import type {
   ConnectOptions,
   Endpoint,
@@ -710,6 +711,7 @@ export function createDenoRuntime(): Runtime {
       }
     },
     openLog: (path: string | null) => new DenoLogFile(path),
+    ...denoBinaryFiles(),
     spawnDetached(args: readonly string[]): number {
       const [cmd, ...rest] = [...selfCommand(), ...args];
       if (cmd === undefined) throw new ErrnoError("EINVAL", "Cannot spawn: empty command");

@@ -36,6 +36,7 @@ import {
   READ_BUFFER_SIZE,
   reportException,
 } from "./common.ts";
+import { nodeBinaryFiles } from "./fs_node.ts";
 import type {
   ConnectOptions,
   Endpoint,
@@ -495,5 +496,6 @@ export function processRuntime(): ProcessRuntime {
     writeTextFile,
     removeFile,
     openLog: (path: string | null) => new FdLogFile(path),
+    ...nodeBinaryFiles(),
   };
 }

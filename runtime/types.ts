@@ -117,6 +117,24 @@ export interface LogFile {
   close(): void;
 }
 
+/**
+ * A binary file written only at its end (the cache's append-only log). Every call is synchronous:
+ * when write() returns the bytes are in the OS (they survive a kill -9), when sync() returns they
+ * are on the disk (they survive a power loss). Failures throw an ErrnoError naming the file.
+ */
+export interface AppendFile {
+  /** Append all of `bytes[start..end)`, looping over short writes. */
+  write(bytes: Uint8Array, start: number, end: number): void;
+  /** fdatasync(2): what was written is durable when this returns. */
+  sync(): void;
+  /**
+   * fdatasync(2) off the event loop: what was written before the call is durable when `done`
+   * runs (later, on the loop; with the error, if any). A close() meanwhile waits for it.
+   */
+  syncInBackground(done: (err: Error | null) => void): void;
+  close(): void;
+}
+
 /** Everything src/ may ask of the process it runs in. */
 export interface Runtime {
   readonly name: "node" | "bun" | "deno";
@@ -153,6 +171,18 @@ export interface Runtime {
   removeFile(path: string): void;
   /** Open `path` for appending; `null` means stderr. */
   openLog(path: string | null): LogFile;
+  /** The whole file as bytes; throws an ErrnoError (ENOENT when it does not exist). */
+  readFileBytes(path: string): Uint8Array;
+  /** Size of `path` in bytes, or -1 when it does not exist. */
+  fileSize(path: string): number;
+  /** Open (creating it, mode 0644) `path` for appending; `truncate` empties it first. */
+  openAppendFile(path: string, truncate: boolean): AppendFile;
+  /** rename(2): atomically replaces `to`. */
+  renameFile(from: string, to: string): void;
+  /** Cut `path` to `size` bytes and make that durable. */
+  truncateFile(path: string, size: number): void;
+  /** fsync(2) the directory `path`, so a create or rename in it survives a power loss. */
+  syncDir(path: string): void;
   /**
    * Start a detached copy of this program with `args`, its standard streams on /dev/null, in a
    * new session; returns the child's pid. The caller then exits (nutcracker -d).

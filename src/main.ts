@@ -30,6 +30,10 @@ function daemonArgs(o: CliOptions): string[] {
 
 /** Run nutcracker with `args`; resolves once the proxy listens (the process then lives on its sockets). */
 export async function start(rt: Runtime, args: readonly string[]): Promise<void> {
+  // subcommands: the embedded cache server, and the quick start (caches + this proxy)
+  // (loaded only when asked for: a plain proxy does not carry the cache's code in its heap)
+  if (args[0] === "cache") return (await import("./cache/main.ts")).cacheMain(rt, args.slice(1));
+  if (args[0] === "quickstart") ({ rt, args } = await (await import("./cache/quickstart.ts")).quickstart(rt, args.slice(1)));
   const parsed = parseCli(args);
   if (!parsed.ok) {
     rt.writeStderr(`nutcracker: ${parsed.error}\n`);
@@ -102,7 +106,7 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
 
   if (o.pidFile !== null) {
     try {
-      rt.writeTextFile(o.pidFile, `${rt.pid}\n`);
+      rt.writeTextFile(o.pidFile, String(rt.pid)); // digits only, as nc_create_pidfile writes
       pidWritten = true;
     } catch (e) {
       log.error(`opening pid file '${o.pidFile}' failed: ${(e as Error).message}`);

@@ -36,6 +36,21 @@ export interface JournalTarget {
   applyDelete(key: Uint8Array): void;
   applyTouch(key: Uint8Array, exptime: number): void;
   applyFlushAll(at: number): void;
-  /** Every live item, for a snapshot; the callback must not mutate the store. */
+  /**
+   * Every live item, for a snapshot; the callback must not mutate the store. Without
+   * forEachItemFrom the log keeps these items and encodes them over later turns, so they must
+   * stay as they were handed over (copies, or never-reused memory).
+   */
   forEachItem(fn: (item: JournalItem) => void): void;
+  /**
+   * Optional, and what a big store should offer: the same walk in pieces, so a snapshot never
+   * holds the event loop for long (measured, 500,000 items: forEachItem with copies held it
+   * 0.5 s on Bun and 1.9 s on Node, this 6-7 ms). Visits the live items from `cursor` on (0 to
+   * begin), about `max` of them (a store may count slots), and returns the cursor to go on from,
+   * or -1 after the last. Items may be views valid during the callback only: each is encoded at
+   * once. The log's records since the snapshot began make up for whatever changes between
+   * calls, provided an item only ever moves to another position by a change that is logged (a
+   * set); eviction and expiry may remove items anywhere.
+   */
+  forEachItemFrom?(cursor: number, max: number, fn: (item: JournalItem) => void): number;
 }

@@ -1,0 +1,48 @@
+// CRC-32 (IEEE, as zlib and hashkit's crc32a) by slicing-by-8: the checksum of every log record.
+//
+// hashkit's byte-at-a-time table does ~270 MB/s under Bun and Node; a log record can be a 1 MB
+// value and a snapshot tens of MB, so this reads 8 bytes per step through 8 tables (~4x faster,
+// measured in aof_crc.test.ts). Same results as hashCrc32a, which the test checks.
+
+const TABLES = new Int32Array(8 * 256);
+for (let i = 0; i < 256; i++) {
+  let c = i;
+  for (let bit = 0; bit < 8; bit++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  TABLES[i] = c;
+}
+for (let i = 0; i < 256; i++) {
+  for (let t = 1; t < 8; t++) {
+    const prev = TABLES[(t - 1) * 256 + i]!;
+    TABLES[t * 256 + i] = (prev >>> 8) ^ TABLES[prev & 0xff]!;
+  }
+}
+
+/**
+ * Standard CRC-32 of `bytes[start..end)`, as an unsigned 32-bit number.
+ *
+ * Cost: O(end - start), no allocation.
+ *
+ * @example
+ * ```ts
+ * crc32(new TextEncoder().encode("123456789"), 0, 9); // 0xcbf43926
+ * ```
+ */
+export function crc32(bytes: Uint8Array, start: number, end: number): number {
+  const T = TABLES;
+  let crc = -1;
+  let i = start;
+  for (const stop = end - 7; i < stop; i += 8) {
+    const lo = crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    crc =
+      T[1792 + (lo & 0xff)]! ^
+      T[1536 + ((lo >>> 8) & 0xff)]! ^
+      T[1280 + ((lo >>> 16) & 0xff)]! ^
+      T[1024 + (lo >>> 24)]! ^
+      T[768 + bytes[i + 4]!]! ^
+      T[512 + bytes[i + 5]!]! ^
+      T[256 + bytes[i + 6]!]! ^
+      T[bytes[i + 7]!]!;
+  }
+  for (; i < end; i++) crc = T[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}

@@ -1,0 +1,73 @@
+// Item operations shared by the classic and the meta commands: value output, incr/decr, noreply.
+
+import type { Session } from "./session.ts";
+import type { OutBuf } from "./output.ts";
+import { SHARE_MIN } from "./output.ts";
+import { addDelta, parseU64, u64Exact, writeDecimal } from "./numbers.ts";
+import { type CacheStore, ITEM_HEADER, IT_SHARED } from "./store.ts";
+
+const NOREPLY = new Uint8Array([110, 111, 114, 101, 112, 108, 121]); // "noreply"
+
+/** memcached's set_noreply_maybe: the last real token is "noreply". */
+export function setNoreplyMaybe(s: Session): boolean {
+  if (s.tis(s.nt - 2, NOREPLY)) s.noreply = true;
+  return s.noreply;
+}
+
+/**
+ * The value of slot `i` with its "\r\n": copied, or, for a large item with a buffer of its own,
+ * shared (a chunk of a page is never shared: the page is reused once the item goes).
+ */
+export function writeData(out: OutBuf, st: CacheStore, i: number): void {
+  const buf = st.buf(i);
+  const at = st.base(i) + st.nkey[i]!;
+  const nb = st.nbytes[i]!;
+  if (nb >= SHARE_MIN && st.ownBuffer(i)) {
+    out.share(buf.subarray(at, at + nb));
+    st.iflags[i]! |= IT_SHARED;
+  } else {
+    out.bytes(buf, at, at + nb);
+  }
+}
+
+/** Results of doAddDelta (memcached's delta_result_type). */
+export const DELTA_OK = 0;
+export const DELTA_NON_NUMERIC = 1;
+export const DELTA_NOT_FOUND = 3;
+export const DELTA_CAS_MISMATCH = 4;
+/** No memory for a value that grew (memcached's EOM). */
+export const DELTA_EOM = 5;
+
+/** The new value's digits after a DELTA_OK (deltaBuf[0..deltaLen)) and the item's slot. */
+export const deltaBuf = new Uint8Array(24);
+export const delta = { len: 0, slot: -1 };
+
+/**
+ * memcached's do_add_delta on key `kb[ks..ke)`: incr (wrapping at 2^64) or decr (stopping at 0)
+ * the item's decimal value; refuses empty, too-large (chunked) and non-numeric values and, with
+ * `reqCas` != 0, a different cas.
+ */
+export function doAddDelta(st: CacheStore, kb: Uint8Array, ks: number, ke: number, incr: boolean, d: number, dBig: bigint, reqCas: number): number {
+  const i = st.get(kb, ks, ke, false);
+  if (i < 0) return DELTA_NOT_FOUND;
+  const nkey = st.nkey[i]!;
+  const nb = st.nbytes[i]!;
+  if (nb <= 2 || ITEM_HEADER + nkey + 1 + (st.flags[i] === 0 ? 0 : 4) + nb > st.chunkMax) return DELTA_NON_NUMERIC;
+  if (reqCas !== 0 && st.cas[i] !== reqCas) return DELTA_CAS_MISMATCH;
+  const at = st.base(i) + nkey;
+  const v = parseU64(st.buf(i), at, at + nb);
+  if (v < 0) return DELTA_NON_NUMERIC;
+  const r = addDelta(v, u64Exact(v), d, dBig, incr);
+  if (incr) st.stats.incr_hits++;
+  else st.stats.decr_hits++;
+  let len: number;
+  if (typeof r === "number") len = writeDecimal(deltaBuf, 0, r);
+  else {
+    const t = r.toString();
+    for (let k = 0; k < t.length; k++) deltaBuf[k] = t.charCodeAt(k);
+    len = t.length;
+  }
+  delta.len = len;
+  delta.slot = st.replaceValue(i, deltaBuf, len);
+  return delta.slot < 0 ? DELTA_EOM : DELTA_OK;
+}

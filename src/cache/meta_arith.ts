@@ -1,0 +1,153 @@
+// ma: incr/decr with flags (memcached 1.6.18's process_marithmetic_command).
+
+import type { Session } from "./session.ts";
+import { DELTA_CAS_MISMATCH, DELTA_EOM, DELTA_NON_NUMERIC, DELTA_NOT_FOUND, DELTA_OK, delta, deltaBuf, doAddDelta } from "./item_ops.ts";
+import { metaKey, scratch } from "./meta_line.ts";
+import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR, R_NON_NUMERIC, R_OUT_OF_MEMORY } from "./replies.ts";
+import { NREAD_ADD, STORED } from "./store.ts";
+import { MAX_OPT_TOKENS, MAX_OPAQUE, of, preparse, R_FLAGS_TOO_LONG, R_INVALID_OR_DUP, R_MA_MODE, R_OPAQUE_TOO_LONG, R_VIVIFY_OOM } from "./meta_flags.ts";
+
+/** ma: incr/decr with flags (memcached's process_marithmetic_command). */
+export function processMarithmetic(s: Session): void {
+  const st = s.ctx.store;
+  const b = s.line;
+  const nt = s.nt;
+  if (nt < 3) {
+    s.out.put(R_ERROR);
+    return;
+  }
+  if (s.tlen(1) > KEY_MAX_LENGTH) {
+    s.outString(R_BAD_FORMAT);
+    return;
+  }
+  if (nt > MAX_OPT_TOKENS) {
+    s.outString(R_FLAGS_TOO_LONG);
+    return;
+  }
+  if (!preparse(s, 2)) {
+    s.outError(R_INVALID_OR_DUP);
+    return;
+  }
+  s.noreply = of.noReply;
+  let incr = true;
+  switch (of.mode) {
+    case 0:
+    case 73: // I
+    case 43: // +
+      break;
+    case 68: // D
+    case 45: // -
+      incr = false;
+      break;
+    default:
+      s.outError(R_MA_MODE);
+      return;
+  }
+  const m = scratch;
+  m.reset();
+  let slot = -1;
+  let created = false;
+  let skip = false;
+  let vlen = 0;
+  switch (doAddDelta(st, of.kb, of.ks, of.ke, incr, of.delta, of.deltaBig, of.reqCas)) {
+    case DELTA_OK:
+      skip = s.noreply;
+      slot = delta.slot;
+      vlen = delta.len;
+      break;
+    case DELTA_NON_NUMERIC:
+      s.outError(R_NON_NUMERIC);
+      return;
+    case DELTA_EOM:
+      s.outError(R_OUT_OF_MEMORY);
+      return;
+    case DELTA_NOT_FOUND:
+      if (of.vivify) {
+        const v = of.initial <= Number.MAX_SAFE_INTEGER ? String(of.initial) : of.initialBig.toString();
+        vlen = v.length;
+        for (let k = 0; k < vlen; k++) deltaBuf[k] = v.charCodeAt(k);
+        const nkey = of.ke - of.ks;
+        const d = new Uint8Array(nkey + vlen + 2);
+        d.set(of.kb.subarray(of.ks, of.ke), 0);
+        d.set(deltaBuf.subarray(0, vlen), nkey);
+        d[nkey + vlen] = 13;
+        d[nkey + vlen + 1] = 10;
+        if (!st.sizeOk(nkey, 0, vlen + 2) || !st.memoryOk(nkey, vlen + 2)) {
+          s.outError(R_VIVIFY_OOM);
+          return;
+        }
+        if (st.storeBytes(NREAD_ADD, d, nkey, 0, 0, 0) === STORED) {
+          created = true;
+          slot = st.get(of.kb, of.ks, of.ke, false);
+        } else m.str("NS");
+      } else {
+        if (incr) st.stats.incr_misses++;
+        else st.stats.decr_misses++;
+        m.str("NF");
+      }
+      break;
+    case DELTA_CAS_MISMATCH:
+      m.str("EX");
+      break;
+  }
+  if (slot >= 0) {
+    if (of.value) {
+      m.str("VA ");
+      m.num(vlen);
+    } else m.str("HD");
+    for (let k = 2; k < nt - 1; k++) {
+      const ts = s.ts(k);
+      switch (b[ts]) {
+        case 99: // c
+          m.flag(99);
+          m.num(st.cas[slot]!);
+          break;
+        case 116: // t
+          m.flag(116);
+          if (st.exptime[slot] === 0) m.str("-1");
+          else m.num((st.exptime[slot]! - st.now) >>> 0);
+          break;
+        case 84: // T
+          st.setExptime(slot, of.exptime);
+          break;
+        case 78: // N
+          if (created) st.setExptime(slot, of.autovivExptime);
+          break;
+        case 79: // O
+          if (s.tlen(k) > MAX_OPAQUE) {
+            s.outError(R_OPAQUE_TOO_LONG);
+            return;
+          }
+          m.byte(32);
+          m.bytes(b, ts, s.te(k));
+          break;
+        case 107: // k
+          metaKey(m, of.kb, of.ks, of.ke, of.keyBinary);
+          break;
+        default:
+          break;
+      }
+    }
+    if (of.value) {
+      m.byte(13);
+      m.byte(10);
+      m.bytes(deltaBuf, 0, vlen);
+    }
+  } else {
+    for (let k = 2; k < nt - 1; k++) {
+      const ts = s.ts(k);
+      if (b[ts] === 79) {
+        if (s.tlen(k) > MAX_OPAQUE) {
+          s.outError(R_OPAQUE_TOO_LONG);
+          return;
+        }
+        m.byte(32);
+        m.bytes(b, ts, s.te(k));
+      } else if (b[ts] === 107) metaKey(m, of.kb, of.ks, of.ke, of.keyBinary);
+    }
+  }
+  if (skip) return;
+  m.byte(13);
+  m.byte(10);
+  s.out.bytes(m.buf, 0, m.len);
+}

@@ -1,0 +1,207 @@
+// Meta command flags: memcached 1.6.18's _meta_flag_preparse and the shared flag state and errors.
+
+import type { Session } from "./session.ts";
+import { ascii } from "./output.ts";
+import { base64Decode } from "./base64.ts";
+import { parseI32, parseU32, parseU64, u64Exact } from "./numbers.ts";
+import { R_BAD_FORMAT } from "./replies.ts";
+
+/** memcached's MFLAG_MAX_OPT_LENGTH / MFLAG_MAX_OPAQUE_LENGTH. */
+export const MAX_OPT_TOKENS = 20;
+export const MAX_OPAQUE = 32;
+
+export const R_FLAGS_TOO_LONG_MG = ascii("CLIENT_ERROR options flags are too long\r\n");
+export const R_FLAGS_TOO_LONG = ascii("CLIENT_ERROR options flags too long\r\n");
+export const R_INVALID_OR_DUP = ascii("CLIENT_ERROR invalid or duplicate flag\r\n");
+export const R_OPAQUE_TOO_LONG = ascii("CLIENT_ERROR opaque token too long\r\n");
+export const R_DUPLICATE = ascii("CLIENT_ERROR duplicate flag\r\n");
+export const R_INVALID_FLAG = ascii("CLIENT_ERROR invalid flag\r\n");
+export const R_DECODE_KEY = ascii("CLIENT_ERROR error decoding key\r\n");
+export const R_BAD_TOKEN = ascii("CLIENT_ERROR bad token in command line format\r\n");
+export const R_M_LENGTH = ascii("CLIENT_ERROR incorrect length for M token\r\n");
+export const R_BAD_INITIAL = ascii("CLIENT_ERROR invalid numeric initial value\r\n");
+export const R_BAD_DELTA = ascii("CLIENT_ERROR invalid numeric delta value\r\n");
+export const R_MS_MODE = ascii("CLIENT_ERROR invalid mode for ms M token\r\n");
+export const R_MA_MODE = ascii("CLIENT_ERROR invalid mode for ma M token\r\n");
+export const R_EN = ascii("EN\r\n");
+export const R_VIVIFY_OOM = ascii("SERVER_ERROR Out of memory allocating new item\r\n");
+
+/** memcached's struct _meta_flags, reused for every request. */
+export const of = {
+  hasError: false,
+  noUpdate: false,
+  locked: false,
+  vivify: false,
+  value: false,
+  setStale: false,
+  noReply: false,
+  hasCas: false,
+  newTtl: false,
+  keyBinary: false,
+  mode: 0,
+  exptime: 0,
+  autovivExptime: 0,
+  recacheTime: 0,
+  clientFlags: 0,
+  reqCas: 0,
+  delta: 1,
+  deltaBig: 1n,
+  initial: 0,
+  initialBig: 0n,
+  errstr: R_BAD_FORMAT,
+  // the key after preparse: kb[ks..ke) (the line, or the decoded key in keyBuf)
+  kb: new Uint8Array(0) as Uint8Array,
+  ks: 0,
+  ke: 0,
+};
+export const keyBuf = new Uint8Array(256);
+const seen = new Uint8Array(127);
+
+/** memcached's _meta_flag_preparse from token `start`: false when the request must fail (with of.errstr). */
+export function preparse(s: Session, start: number): boolean {
+  const st = s.ctx.store;
+  const b = s.line;
+  of.hasError = false;
+  of.noUpdate = of.locked = of.vivify = of.value = of.setStale = of.noReply = of.hasCas = of.newTtl = of.keyBinary = false;
+  of.mode = 0;
+  of.exptime = of.autovivExptime = of.recacheTime = 0;
+  of.clientFlags = 0;
+  of.reqCas = 0;
+  of.delta = 1;
+  of.deltaBig = 1n;
+  of.initial = 0;
+  of.initialBig = 0n;
+  of.errstr = R_BAD_FORMAT;
+  of.kb = b;
+  of.ks = s.ts(1);
+  of.ke = s.te(1);
+  seen.fill(0);
+  for (let i = start; s.tlen(i) !== 0; i++) {
+    const ts = s.ts(i);
+    const te = s.te(i);
+    const o = b[ts]!;
+    if (o >= 127 || seen[o] !== 0) {
+      of.errstr = R_DUPLICATE;
+      return false;
+    }
+    seen[o] = 1;
+    switch (o) {
+      case 98: {
+        // b: the key is base64
+        const n = base64Decode(b, s.ts(1), s.te(1), keyBuf);
+        if (n === 0) {
+          of.errstr = R_DECODE_KEY;
+          of.hasError = true;
+        }
+        of.kb = keyBuf;
+        of.ks = 0;
+        of.ke = n;
+        of.keyBinary = true;
+        break;
+      }
+      case 78: // N
+      case 84: // T
+      case 82: {
+        // R
+        of.locked = true;
+        if (o === 78) of.vivify = true;
+        const x = parseI32(b, ts + 1, te);
+        if (Number.isNaN(x)) {
+          of.errstr = R_BAD_TOKEN;
+          of.hasError = true;
+        } else if (o === 78) of.autovivExptime = st.realtime(x);
+        else if (o === 84) {
+          of.exptime = st.realtime(x);
+          of.newTtl = true;
+        } else of.recacheTime = st.realtime(x);
+        break;
+      }
+      case 108: // l
+      case 104: // h
+        of.locked = true; // the LRU bump waits until the reply shows the old state
+        break;
+      case 79: // O
+      case 80: // P
+      case 76: // L
+      case 107: // k
+      case 115: // s
+      case 116: // t
+      case 99: // c
+      case 102: // f
+        break;
+      case 118: // v
+        of.value = true;
+        break;
+      case 117: // u
+        of.noUpdate = true;
+        break;
+      case 113: // q
+        of.noReply = true;
+        break;
+      case 70: {
+        // F
+        const f = parseU32(b, ts + 1, te);
+        if (f < 0) of.hasError = true;
+        else of.clientFlags = f;
+        break;
+      }
+      case 67: {
+        // C
+        const c = parseU64(b, ts + 1, te);
+        if (c < 0) {
+          of.errstr = R_BAD_TOKEN;
+          of.hasError = true;
+        } else {
+          of.reqCas = c;
+          of.hasCas = true;
+        }
+        break;
+      }
+      case 77: // M
+        if (te - ts !== 2) {
+          of.errstr = R_M_LENGTH;
+          of.hasError = true;
+        } else of.mode = b[ts + 1]!;
+        break;
+      case 74: {
+        // J
+        const j = parseU64(b, ts + 1, te);
+        if (j < 0) {
+          of.errstr = R_BAD_INITIAL;
+          of.hasError = true;
+        } else {
+          of.initial = j;
+          of.initialBig = u64Exact(j);
+        }
+        break;
+      }
+      case 68: {
+        // D
+        const d = parseU64(b, ts + 1, te);
+        if (d < 0) {
+          of.errstr = R_BAD_DELTA;
+          of.hasError = true;
+        } else {
+          of.delta = d;
+          of.deltaBig = u64Exact(d);
+        }
+        break;
+      }
+      case 73: // I
+        of.setStale = true;
+        break;
+      default:
+        of.errstr = R_INVALID_FLAG;
+        return false;
+    }
+  }
+  return !of.hasError;
+}
+
+/** Index of the first O token longer than memcached allows, or nt (none). */
+export function badOpaque(s: Session): number {
+  for (let i = 2; i < s.nt - 1; i++) {
+    if (s.line[s.ts(i)] === 79 && s.tlen(i) > MAX_OPAQUE) return i;
+  }
+  return s.nt;
+}
