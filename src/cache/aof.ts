@@ -278,7 +278,8 @@ export class AofJournal implements Journal {
 
   /**
    * Begin a compaction now (normally commit() does when the log passes its limit). With
-   * `manual`, nothing is scheduled: the caller runs each step with stepCompaction().
+   * `manual`, nothing is scheduled: the caller runs each step with stepCompaction(), and a step
+   * does one chunk rather than STEP_MS worth, so tests can stop at any point.
    */
   startCompaction(manual = false): void {
     // `syncing` outlives a dropped compaction until its callback: wait for that too
@@ -408,7 +409,7 @@ export class AofJournal implements Journal {
       tmp.write(out.bytes, 0, out.len);
       this.tmpBytes += out.len;
       out.clear();
-    } while (!done && this.rt.now() - t0 < STEP_MS);
+    } while (!done && !this.manual && this.rt.now() - t0 < STEP_MS);
     if (done) {
       this.items = [];
       this.phase = CATCHUP;
@@ -426,7 +427,7 @@ export class AofJournal implements Journal {
       tmp.write(p.bytes, this.pendingOff, end);
       this.tmpBytes += end - this.pendingOff;
       this.pendingOff = end;
-    } while (this.pendingOff < p.len && this.rt.now() - t0 < STEP_MS);
+    } while (this.pendingOff < p.len && !this.manual && this.rt.now() - t0 < STEP_MS);
     if (this.pendingOff >= p.len) {
       p.clear();
       this.pendingOff = 0;
