@@ -15,7 +15,7 @@ import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR } from "./replies.ts";
 import { R_NO_MEMORY, R_TOO_LARGE, refuse } from "./storage.ts";
 import { metaKey, scratch, slabClass } from "./meta_line.ts";
 import { hashMurmur } from "../hashkit/murmur.ts";
-import { MAX_OPT_TOKENS, MAX_OPAQUE, of, keyBuf, preparse, badOpaque, R_EN, R_FLAGS_TOO_LONG, R_FLAGS_TOO_LONG_MG, R_INVALID_OR_DUP, R_MS_MODE, R_OPAQUE_TOO_LONG } from "./meta_flags.ts";
+import { MAX_OPT_TOKENS, MAX_OPAQUE, metaCheckLine, of, keyBuf, preparse, badOpaque, R_EN, R_FLAGS_TOO_LONG, R_FLAGS_TOO_LONG_MG, R_MS_MODE, R_OPAQUE_TOO_LONG } from "./meta_flags.ts";
 
 /** mg: fetch with flags (memcached's process_mget_command). */
 export function processMget(s: Session): void {
@@ -274,22 +274,7 @@ export function processMdelete(s: Session): void {
   const st = s.ctx.store;
   const b = s.line;
   const nt = s.nt;
-  if (nt < 3) {
-    s.out.put(R_ERROR);
-    return;
-  }
-  if (s.tlen(1) > KEY_MAX_LENGTH) {
-    s.outString(R_BAD_FORMAT);
-    return;
-  }
-  if (nt > MAX_OPT_TOKENS) {
-    s.outString(R_FLAGS_TOO_LONG);
-    return;
-  }
-  if (!preparse(s, 2)) {
-    s.outError(R_INVALID_OR_DUP);
-    return;
-  }
+  if (!metaCheckLine(s)) return;
   s.noreply = of.noReply;
   const m = scratch;
   m.reset();

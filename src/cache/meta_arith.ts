@@ -3,31 +3,16 @@
 import type { Session } from "./session.ts";
 import { DELTA_CAS_MISMATCH, DELTA_EOM, DELTA_NON_NUMERIC, DELTA_NOT_FOUND, DELTA_OK, delta, deltaBuf, doAddDelta } from "./item_ops.ts";
 import { metaKey, scratch } from "./meta_line.ts";
-import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR, R_NON_NUMERIC, R_OUT_OF_MEMORY } from "./replies.ts";
+import { R_NON_NUMERIC, R_OUT_OF_MEMORY } from "./replies.ts";
 import { NREAD_ADD, STORED } from "./store.ts";
-import { MAX_OPT_TOKENS, MAX_OPAQUE, of, preparse, R_FLAGS_TOO_LONG, R_INVALID_OR_DUP, R_MA_MODE, R_OPAQUE_TOO_LONG, R_VIVIFY_OOM } from "./meta_flags.ts";
+import { MAX_OPAQUE, metaCheckLine, of, R_MA_MODE, R_OPAQUE_TOO_LONG, R_VIVIFY_OOM } from "./meta_flags.ts";
 
 /** ma: incr/decr with flags (memcached's process_marithmetic_command). */
 export function processMarithmetic(s: Session): void {
   const st = s.ctx.store;
   const b = s.line;
   const nt = s.nt;
-  if (nt < 3) {
-    s.out.put(R_ERROR);
-    return;
-  }
-  if (s.tlen(1) > KEY_MAX_LENGTH) {
-    s.outString(R_BAD_FORMAT);
-    return;
-  }
-  if (nt > MAX_OPT_TOKENS) {
-    s.outString(R_FLAGS_TOO_LONG);
-    return;
-  }
-  if (!preparse(s, 2)) {
-    s.outError(R_INVALID_OR_DUP);
-    return;
-  }
+  if (!metaCheckLine(s)) return;
   s.noreply = of.noReply;
   let incr = true;
   switch (of.mode) {

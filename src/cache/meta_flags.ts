@@ -4,7 +4,7 @@ import type { Session } from "./session.ts";
 import { ascii } from "./output.ts";
 import { base64Decode } from "./base64.ts";
 import { parseI32, parseU32, parseU64, u64Exact } from "./numbers.ts";
-import { R_BAD_FORMAT } from "./replies.ts";
+import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR } from "./replies.ts";
 
 /** memcached's MFLAG_MAX_OPT_LENGTH / MFLAG_MAX_OPAQUE_LENGTH. */
 export const MAX_OPT_TOKENS = 20;
@@ -204,4 +204,29 @@ export function badOpaque(s: Session): number {
     if (s.line[s.ts(i)] === 79 && s.tlen(i) > MAX_OPAQUE) return i;
   }
   return s.nt;
+}
+
+/**
+ * The checks md and ma open with in memcached (proto_text.c): token count, key length, flag
+ * count, then the flags themselves; false when a reply has been stacked and the command is over.
+ */
+export function metaCheckLine(s: Session): boolean {
+  const nt = s.nt;
+  if (nt < 3) {
+    s.out.put(R_ERROR);
+    return false;
+  }
+  if (s.tlen(1) > KEY_MAX_LENGTH) {
+    s.outString(R_BAD_FORMAT);
+    return false;
+  }
+  if (nt > MAX_OPT_TOKENS) {
+    s.outString(R_FLAGS_TOO_LONG);
+    return false;
+  }
+  if (!preparse(s, 2)) {
+    s.outError(R_INVALID_OR_DUP);
+    return false;
+  }
+  return true;
 }
