@@ -341,11 +341,16 @@ async function runLayout(o: Options, b: Backends, pinned: boolean, dir: string, 
         prefilled = true;
       }
 
-      // warm-up (JIT) of every proxy, not measured
+      // warm-up (JIT) of every proxy, not measured: each code path the loads take (get, set, the
+      // MGET split, one and two servers), so a JIT runtime is measured compiled, as a long-running
+      // proxy is, and not while it compiles the path of a short load (MGET: over 1 s of compiling)
+      const kinds = new Set(o.loads.map((l) => `${l.proto}.${l.op}.${l.servers}.d16`));
+      const warmLoads = ALL_LOADS.filter((x) => kinds.has(x.id));
       for (const p of proxies.values()) {
-        for (const l of [ALL_LOADS.find((x) => x.id === "redis.get.1.d16")!, ALL_LOADS.find((x) => x.id === "mc.get.1.d16")!]) {
+        for (const l of warmLoads) {
           if (l.proto === "mc" && (p.ports.m1 === undefined || mcbench() === null)) continue;
-          const w = await runLoad(l, portFor(p.ports, l), o.warmN, pinned, 60_000);
+          const wn = l.op === "mget10" ? Math.floor(o.warmN / 4) : l.servers === 2 ? Math.floor(o.warmN / 2) : o.warmN;
+          const w = await runLoad(l, portFor(p.ports, l), wn, pinned, 60_000);
           if (!w.ok) res.notes.push(`rep ${rep + 1}, ${p.sys.label}: warm-up ${l.id} failed: ${w.error}`);
         }
       }
@@ -412,7 +417,7 @@ function header(o: Options, started: Date, seconds: number, loadAvg: number[]): 
     `- when: ${started.toISOString().replace("T", " ").slice(0, 16)} UTC, ${Math.round(seconds)} s; commit ${git(["rev-parse", "--short", "HEAD"]) || "?"}${dirty ? " with uncommitted changes under src/ or runtime/" : ""}`,
     `- machine: ${cpus().length} x ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Linux ${versionOf("uname", ["-r"])}; load average before the run ${loadAvg.map((x) => x.toFixed(2)).join(" ")}`,
     `- software: ${versionOf(NUTCRACKER, ["-V"])}; ${versionOf("redis-server", ["--version"]).replace(/ sha=.*/, "")}; memcached ${versionOf("memcached", ["-V"]).replace(/^memcached /, "")}; ${versionOf("redis-benchmark", ["--version"])}; node ${versionOf("node", ["--version"])}; bun ${versionOf(join(BIN, "bun"), ["--version"])}; ${versionOf(join(BIN, "deno"), ["--version"])}`,
-    `- method: ${o.reps} repetition${o.reps === 1 ? "" : "s"}; each starts every proxy afresh (same pools: \`hash: fnv1a_64\`, \`distribution: ketama\`, \`timeout: 400\`, one connection per server), measures idle memory, warms every proxy up with ${o.warmN} GETs, then runs each load on every system in an order rotated per repetition and load. ${CLIENTS_NOTE}; ${o.n1} requests per run at depth 1, ${o.n16} at depth 16, a quarter of that for MGET. Proxy CPU is utime+stime of all its threads from /proc/PID/stat (10 ms ticks). The key space is filled first, so every GET hits. memcached runs with \`-t 1\`; memcache loads use mcbench${mcSrc === undefined ? " (not found: memcache loads skipped)" : ` (${mcSrc.replace(ROOT, "")})`}.`,
+    `- method: ${o.reps} repetition${o.reps === 1 ? "" : "s"}; each starts every proxy afresh (same pools: \`hash: fnv1a_64\`, \`distribution: ketama\`, \`timeout: 400\`, one connection per server), measures idle memory, warms every proxy up on each kind of load at depth 16 (${o.warmN} requests, half on two servers, a quarter for MGET), then runs each load on every system in an order rotated per repetition and load. ${CLIENTS_NOTE}; ${o.n1} requests per run at depth 1, ${o.n16} at depth 16, a quarter of that for MGET. Proxy CPU is utime+stime of all its threads from /proc/PID/stat (10 ms ticks). The key space is filled first, so every GET hits. memcached runs with \`-t 1\`; memcache loads use mcbench${mcSrc === undefined ? " (not found: memcache loads skipped)" : ` (${mcSrc.replace(ROOT, "")})`}.`,
     `- command: \`bun bench/run.ts ${proc.argv.slice(2).join(" ")}\``.replace(/ `$/, "`"),
   ];
 }

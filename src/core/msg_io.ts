@@ -70,28 +70,36 @@ export class MsgCursor {
 export class MsgWriter {
   private msg!: Msg;
   private pool!: MbufPool;
+  /** The mbuf being filled (the message's last), cached: fragments are built a byte at a time. */
+  private cur: Mbuf | null = null;
 
   begin(pool: MbufPool, msg: Msg): this {
     this.pool = pool;
     this.msg = msg;
+    const mbufs = msg.mbufs;
+    this.cur = mbufs.length > 0 ? mbufs[mbufs.length - 1]! : null;
     msg.start = 0;
     msg.mlen = 0;
     return this;
   }
 
   private room(): Mbuf {
-    const mbufs = this.msg.mbufs;
-    let m = mbufs[mbufs.length - 1];
-    if (m === undefined || m.last === m.buf.length) {
+    let m = this.cur;
+    if (m === null || m.last === m.buf.length) {
       m = this.pool.get();
-      mbufs.push(m);
+      this.msg.mbufs.push(m);
+      this.cur = m;
     }
     return m;
   }
 
   byte(b: number): void {
-    const m = this.room();
-    m.buf[m.last++] = b;
+    const m = this.cur;
+    if (m !== null && m.last < m.buf.length) m.buf[m.last++] = b;
+    else {
+      const r = this.room();
+      r.buf[r.last++] = b;
+    }
     this.msg.mlen++;
   }
 
@@ -108,8 +116,13 @@ export class MsgWriter {
 
   /** A non-negative integer in decimal, without a string. */
   uint(n: number): void {
-    if (n >= 10) this.uint(Math.floor(n / 10));
-    this.byte(48 + (n % 10));
+    let div = 1;
+    while (div * 10 <= n) div *= 10;
+    for (; div >= 1; div /= 10) {
+      const d = Math.floor(n / div);
+      this.byte(48 + d);
+      n -= d * div;
+    }
   }
 
   crlf(): void {
