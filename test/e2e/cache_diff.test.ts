@@ -85,8 +85,9 @@ function play(port: number, seq: Seq): Promise<Outcome> {
         const lastStep = s === seq.steps.length - 1;
         const withMarker = !(lastStep && seq.end === "idle");
         const out = withMarker ? Buffer.concat([bytes, MARKER]) : bytes;
-        // an mn inside the step is answered too (at a line start only: not inside a value)
-        want += markers(Buffer.from(bytes.toString("latin1").replace(/mn\r\n/g, "MN\r\n"), "latin1"));
+        // an mn command inside the step is answered too, with or without arguments (`mn extra`
+        // gets its MN as well: uncounted, it let the wait end before the next step's reply)
+        want += (bytes.toString("latin1").match(/(?:^|\n)mn(?: [^\r\n]*)?\r\n/g) ?? []).length;
         if (withMarker) want++;
         const split = seq.split ?? "whole";
         if (split === "whole") sock.write(out);
