@@ -15,7 +15,7 @@ import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR } from "./replies.ts";
 import { R_NO_MEMORY, R_TOO_LARGE, refuse } from "./storage.ts";
 import { metaKey, scratch, slabClass } from "./meta_line.ts";
 import { hashMurmur } from "../hashkit/murmur.ts";
-import { MAX_OPT_TOKENS, MAX_OPAQUE, metaCheckLine, of, keyBuf, preparse, badOpaque, R_EN, R_FLAGS_TOO_LONG, R_FLAGS_TOO_LONG_MG, R_MS_MODE, R_OPAQUE_TOO_LONG } from "./meta_flags.ts";
+import { MAX_OPT_TOKENS, MAX_OPAQUE, metaCheckLine, metaEchoTokens, of, keyBuf, preparse, badOpaque, R_EN, R_FLAGS_TOO_LONG, R_FLAGS_TOO_LONG_MG, R_MS_MODE, R_OPAQUE_TOO_LONG } from "./meta_flags.ts";
 
 /** mg: fetch with flags (memcached's process_mget_command). */
 export function processMget(s: Session): void {
@@ -279,17 +279,7 @@ export function processMdelete(s: Session): void {
   const m = scratch;
   m.reset();
   m.str("NF"); // the status is filled in below
-  for (let k = 2; k < nt - 1; k++) {
-    const ts = s.ts(k);
-    if (b[ts] === 79) {
-      if (s.tlen(k) > MAX_OPAQUE) {
-        s.outError(R_OPAQUE_TOO_LONG);
-        return;
-      }
-      m.byte(32);
-      m.bytes(b, ts, s.te(k));
-    } else if (b[ts] === 107) metaKey(m, of.kb, of.ks, of.ke, of.keyBinary);
-  }
+  if (!metaEchoTokens(s, m)) return;
   const i = st.get(of.kb, of.ks, of.ke, false);
   let skip = false;
   if (i >= 0) {

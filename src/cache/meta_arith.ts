@@ -5,7 +5,7 @@ import { DELTA_CAS_MISMATCH, DELTA_EOM, DELTA_NON_NUMERIC, DELTA_NOT_FOUND, DELT
 import { metaKey, scratch } from "./meta_line.ts";
 import { R_NON_NUMERIC, R_OUT_OF_MEMORY } from "./replies.ts";
 import { NREAD_ADD, STORED } from "./store.ts";
-import { MAX_OPAQUE, metaCheckLine, of, R_MA_MODE, R_OPAQUE_TOO_LONG, R_VIVIFY_OOM } from "./meta_flags.ts";
+import { MAX_OPAQUE, metaCheckLine, metaEchoTokens, of, R_MA_MODE, R_OPAQUE_TOO_LONG, R_VIVIFY_OOM } from "./meta_flags.ts";
 
 /** ma: incr/decr with flags (memcached's process_marithmetic_command). */
 export function processMarithmetic(s: Session): void {
@@ -119,17 +119,7 @@ export function processMarithmetic(s: Session): void {
       m.bytes(deltaBuf, 0, vlen);
     }
   } else {
-    for (let k = 2; k < nt - 1; k++) {
-      const ts = s.ts(k);
-      if (b[ts] === 79) {
-        if (s.tlen(k) > MAX_OPAQUE) {
-          s.outError(R_OPAQUE_TOO_LONG);
-          return;
-        }
-        m.byte(32);
-        m.bytes(b, ts, s.te(k));
-      } else if (b[ts] === 107) metaKey(m, of.kb, of.ks, of.ke, of.keyBinary);
-    }
+    if (!metaEchoTokens(s, m)) return;
   }
   if (skip) return;
   m.byte(13);

@@ -5,6 +5,7 @@ import { ascii } from "./output.ts";
 import { base64Decode } from "./base64.ts";
 import { parseI32, parseU32, parseU64, u64Exact } from "./numbers.ts";
 import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR } from "./replies.ts";
+import { type LineBuf, metaKey } from "./meta_line.ts";
 
 /** memcached's MFLAG_MAX_OPT_LENGTH / MFLAG_MAX_OPAQUE_LENGTH. */
 export const MAX_OPT_TOKENS = 20;
@@ -227,6 +228,26 @@ export function metaCheckLine(s: Session): boolean {
   if (!preparse(s, 2)) {
     s.outError(R_INVALID_OR_DUP);
     return false;
+  }
+  return true;
+}
+
+/**
+ * Echo the request's O (opaque) and k (key) flags onto the reply line `m`, as md and ma do;
+ * false when an opaque is too long (the error is stacked and the command is over).
+ */
+export function metaEchoTokens(s: Session, m: LineBuf): boolean {
+  const b = s.line;
+  for (let k = 2; k < s.nt - 1; k++) {
+    const ts = s.ts(k);
+    if (b[ts] === 79) {
+      if (s.tlen(k) > MAX_OPAQUE) {
+        s.outError(R_OPAQUE_TOO_LONG);
+        return false;
+      }
+      m.byte(32);
+      m.bytes(b, ts, s.te(k));
+    } else if (b[ts] === 107) metaKey(m, of.kb, of.ks, of.ke, of.keyBinary);
   }
   return true;
 }

@@ -9,6 +9,7 @@
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Running, startProxy, type Target } from "../helpers/proxy.ts";
+import { Ctl } from "../helpers/mc_diff.ts";
 import { type Backend, startMemcached } from "../helpers/real_backends.ts";
 import { freePort } from "../helpers/runtimes.ts";
 import { prng } from "../helpers/split.ts";
@@ -119,49 +120,6 @@ function mask(b: Buffer): string {
     .replace(/^VERSION [^\r\n]*\r$/gm, "VERSION *\r");
 }
 
-/** A control connection to one server: flush and level cas counters between sequences. */
-class Ctl {
-  private buf = Buffer.alloc(0);
-  private wake: (() => void) | null = null;
-  private readonly sock: Socket;
-  private constructor(sock: Socket) {
-    this.sock = sock;
-    sock.on("data", (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake?.();
-    });
-    sock.on("error", () => {});
-  }
-
-  static open(port: number): Promise<Ctl> {
-    return new Promise((resolve, reject) => {
-      const s = connect({ host: "127.0.0.1", port });
-      s.once("connect", () => resolve(new Ctl(s)));
-      s.once("error", reject);
-    });
-  }
-
-  ask(bytes: string, suffix: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`control: no ${JSON.stringify(suffix)} in ${JSON.stringify(this.buf.toString().slice(0, 200))}`)), 10_000);
-      this.wake = () => {
-        const s = this.buf.toString("latin1");
-        if (s.endsWith(suffix)) {
-          clearTimeout(timer);
-          this.buf = Buffer.alloc(0);
-          this.wake = null;
-          resolve(s);
-        }
-      };
-      this.sock.write(Buffer.from(bytes, "latin1"));
-    });
-  }
-
-  close(): void {
-    this.sock.destroy();
-  }
-}
-
 interface System {
   readonly name: string;
   readonly port: number;
@@ -173,14 +131,14 @@ interface System {
 async function level(systems: readonly System[]): Promise<void> {
   const cas = await Promise.all(
     systems.map(async (s) => {
-      const r = await s.ctl.ask("set __cas 0 0 1\r\nx\r\ngets __cas\r\n", "END\r\n");
+      const r = await s.ctl.ask(Buffer.from("set __cas 0 0 1\r\nx\r\ngets __cas\r\n", "latin1"), "END\r\n");
       const m = /VALUE __cas 0 1 (\d+)\r\n/.exec(r);
       if (m === null) throw new Error(`cas probe on ${s.name}: ${r}`);
       return Number(m[1]);
     }),
   );
   const top = Math.max(...cas);
-  await Promise.all(systems.map((s, i) => s.ctl.ask("set __cas 0 0 1 noreply\r\nx\r\n".repeat(top - cas[i]!) + "flush_all\r\n", "OK\r\n")));
+  await Promise.all(systems.map((s, i) => s.ctl.ask(Buffer.from("set __cas 0 0 1 noreply\r\nx\r\n".repeat(top - cas[i]!) + "flush_all\r\n", "latin1"), "OK\r\n")));
 }
 
 const OURS: readonly Target[] = ["node", "bun"];

@@ -161,8 +161,8 @@ export function play(port: number, seq: McSequence): Promise<Outcome> {
   });
 }
 
-/** A persistent control connection to one memcached, for flush_all and cas levelling. */
-class Ctl {
+/** A persistent control connection to one memcached (or our cache), for flush_all and cas levelling. */
+export class Ctl {
   private readonly sock: Socket;
   private buf = Buffer.alloc(0);
   private wake: (() => void) | null = null;
