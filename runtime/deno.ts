@@ -22,9 +22,7 @@
 import {
   bareHost,
   ChunkQueue,
-  ErrnoError,
   errnoOf,
-  fileError,
   HIGH_WATER_MARK,
   listenError,
   READ_BUFFER_SIZE,
@@ -32,20 +30,8 @@ import {
   reportException,
   WRITE_GATHER_MAX,
 } from "./common.ts";
-import { denoBinaryFiles } from "./fs_deno.ts";
-import type {
-  ConnectOptions,
-  Endpoint,
-  ErrnoName,
-  Listener,
-  ListenOptions,
-  LogFile,
-  Runtime,
-  SignalName,
-  Socket,
-  SocketHandler,
-  TimerHandle,
-} from "./types.ts";
+import { denoProcessRuntime, writeStderr } from "./process_deno.ts";
+import type { ConnectOptions, Endpoint, ErrnoName, Listener, ListenOptions, Runtime, Socket, SocketHandler } from "./types.ts";
 
 // The part of lib.deno this file uses, so that it type-checks without Deno's own types.
 interface DenoAddr {
@@ -68,26 +54,12 @@ interface DenoListener {
   close(): void;
   readonly addr: DenoAddr;
 }
-interface DenoFile {
-  writeSync(p: Uint8Array): number;
-  close(): void;
-}
-interface DenoWriter {
-  writeSync(p: Uint8Array): number;
-}
 interface DenoTcpListenOptions {
   hostname: string;
   port: number;
   transport?: "tcp";
   tcpBacklog?: number;
   reusePort?: boolean;
-}
-interface DenoCommandOptions {
-  args: string[];
-  stdin: "null";
-  stdout: "null";
-  stderr: "null";
-  detached: boolean;
 }
 declare const Deno: {
   listen(o: DenoTcpListenOptions): DenoListener;
@@ -96,35 +68,7 @@ declare const Deno: {
   connect(o: { transport: "unix"; path: string }): Promise<DenoConn>;
   readonly listenDatagram?: unknown;
   chmodSync(path: string, mode: number): void;
-  addSignalListener(sig: SignalName, fn: () => void): void;
-  readonly Command: new (cmd: string, o: DenoCommandOptions) => { spawn(): { readonly pid: number; unref(): void } };
-  readonly args: readonly string[];
-  readonly pid: number;
-  readonly env: { get(name: string): string | undefined };
-  hostname(): string;
-  exit(code?: number): never;
-  execPath(): string;
-  readonly mainModule: string;
-  readonly build: { readonly standalone?: boolean };
-  readonly stdout: DenoWriter;
-  readonly stderr: DenoWriter;
-  readTextFileSync(path: string): string;
-  writeTextFileSync(path: string, data: string): void;
-  removeSync(path: string): void;
-  openSync(path: string, o: { append: boolean; create: boolean; mode: number }): DenoFile;
 };
-
-const encoder = new TextEncoder();
-
-function writeAll(w: DenoWriter, text: string): void {
-  const bytes = encoder.encode(text);
-  let off = 0;
-  while (off < bytes.length) off += w.writeSync(off === 0 ? bytes : bytes.subarray(off));
-}
-
-function writeStderr(text: string): void {
-  writeAll(Deno.stderr, text);
-}
 
 /** Free 64 KB read buffers, lent to connections while they read full buffers. */
 const bigPool: Uint8Array[] = [];
@@ -545,190 +489,9 @@ function connect(opts: ConnectOptions, handler: SocketHandler): Socket {
   return s;
 }
 
-function runGuarded(fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
-    reportException(writeStderr, "a timer or deferred callback", e);
-  }
-}
-
-/** Deferred callbacks: one microtask runs all that were queued by the current batch. */
-const deferred: (() => void)[] = [];
-let deferScheduled = false;
-
-function runDeferred(): void {
-  deferScheduled = false;
-  // callbacks may defer more; those run in this same pass, by index
-  for (let i = 0; i < deferred.length; i++) runGuarded(deferred[i] as () => void);
-  deferred.length = 0;
-}
-
-class DenoLogFile implements LogFile {
-  private file: DenoFile | null;
-  private readonly path: string | null;
-
-  constructor(path: string | null) {
-    this.path = path;
-    this.file = path === null ? null : openAppend(path);
-  }
-
-  write(text: string): void {
-    if (this.file === null) {
-      if (this.path === null) writeStderr(text);
-      return;
-    }
-    const bytes = encoder.encode(text);
-    let off = 0;
-    while (off < bytes.length) off += this.file.writeSync(off === 0 ? bytes : bytes.subarray(off));
-  }
-
-  reopen(): void {
-    if (this.path === null) return;
-    // open the new file before closing the old one, so a failure leaves logging where it was
-    const f = openAppend(this.path);
-    const old = this.file;
-    this.file = f;
-    if (old !== null) {
-      try {
-        old.close();
-      } catch {
-        // already closed
-      }
-    }
-  }
-
-  close(): void {
-    const f = this.file;
-    this.file = null;
-    if (f !== null) {
-      try {
-        f.close();
-      } catch {
-        // already closed
-      }
-    }
-  }
-}
-
-function openAppend(path: string): DenoFile {
-  try {
-    return Deno.openSync(path, { append: true, create: true, mode: 0o644 });
-  } catch (e) {
-    throw fileError(e, "open", path);
-  }
-}
-
 /**
- * The command line that starts this program again, without its arguments. A `deno compile`
- * binary is its own entry (Deno.build.standalone; Deno.args holds the baked-in arguments,
- * which the binary adds by itself). Under `deno run [flags] x.ts` there is no API for the
- * flags, so they are taken from /proc/self/cmdline: everything before the Deno.args tail.
- */
-function selfCommand(): string[] {
-  const exe = Deno.execPath();
-  if (Deno.build.standalone === true) return [exe];
-  try {
-    const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-    if (argv[argv.length - 1] === "") argv.pop();
-    const n = argv.length - Deno.args.length;
-    if (n >= 2) {
-      argv[0] = exe;
-      return argv.slice(0, n);
-    }
-  } catch {
-    // no procfs (macOS): fall back to the usual form
-  }
-  const main = Deno.mainModule.startsWith("file://") ? decodeURIComponent(new URL(Deno.mainModule).pathname) : Deno.mainModule;
-  return [exe, "run", "-A", main];
-}
-
-/**
- * The Deno runtime. `defer` runs on a microtask: Deno resolves every read that completed in one
- * event-loop turn before it runs microtasks, so (measured on 2.9) a deferred flush still comes
- * after all data callbacks of that turn.
+ * The Deno runtime: the sockets and listeners above, the rest from runtime/process_deno.ts.
  */
 export function createDenoRuntime(): Runtime {
-  const rt: Runtime = {
-    name: "deno",
-    listen,
-    connect,
-    now: () => performance.now(),
-    unixTime: () => Math.floor(Date.now() / 1000),
-    setTimer(ms: number, fn: () => void): TimerHandle {
-      return { _timer: setTimeout(runGuarded, ms, fn) };
-    },
-    clearTimer(t: TimerHandle): void {
-      clearTimeout(t._timer as number);
-    },
-    defer(fn: () => void): void {
-      deferred.push(fn);
-      if (!deferScheduled) {
-        deferScheduled = true;
-        queueMicrotask(runDeferred);
-      }
-    },
-    onSignal(sig: SignalName, fn: (sig: SignalName) => void): void {
-      // SIGPIPE: Deno (a Rust program) ignores it from startup, so writes fail with EPIPE
-      if (sig === "SIGPIPE") return;
-      Deno.addSignalListener(sig, () => runGuarded(() => fn(sig)));
-    },
-    args: Deno.args.slice(),
-    pid: Deno.pid,
-    env(name: string): string | undefined {
-      try {
-        return Deno.env.get(name);
-      } catch {
-        // no --allow-env
-        return undefined;
-      }
-    },
-    hostname: () => Deno.hostname(),
-    exit(code: number): never {
-      return Deno.exit(code);
-    },
-    writeStdout: (text: string) => writeAll(Deno.stdout, text),
-    writeStderr,
-    readTextFile(path: string): string {
-      try {
-        return Deno.readTextFileSync(path);
-      } catch (e) {
-        throw fileError(e, "read", path);
-      }
-    },
-    writeTextFile(path: string, text: string): void {
-      try {
-        Deno.writeTextFileSync(path, text);
-      } catch (e) {
-        throw fileError(e, "write", path);
-      }
-    },
-    removeFile(path: string): void {
-      try {
-        Deno.removeSync(path);
-      } catch (e) {
-        throw fileError(e, "remove", path);
-      }
-    },
-    openLog: (path: string | null) => new DenoLogFile(path),
-    ...denoBinaryFiles(),
-    spawnDetached(args: readonly string[]): number {
-      const [cmd, ...rest] = [...selfCommand(), ...args];
-      if (cmd === undefined) throw new ErrnoError("EINVAL", "Cannot spawn: empty command");
-      try {
-        const child = new Deno.Command(cmd, {
-          args: rest,
-          stdin: "null",
-          stdout: "null",
-          stderr: "null",
-          detached: true,
-        }).spawn();
-        child.unref();
-        return child.pid;
-      } catch (e) {
-        throw fileError(e, "spawn", cmd);
-      }
-    },
-  };
-  return rt;
+  return { ...denoProcessRuntime(), name: "deno", listen, connect };
 }
