@@ -5,10 +5,22 @@
 //
 //   bun bench/run.ts                  full run (5 repetitions), writes bench/results/<date>.md
 //   bun bench/run.ts --quick          one-minute smoke run (1 repetition, small loads), prints only
+//   bun bench/run.ts --baseline REF   before and after: the build of commit REF next to the current one
 //
 // Options (full run defaults in brackets):
 //   --reps N             repetitions [5]
-//   --targets a,b,...    systems besides nutcracker: bun-bin, bun, node, deno, direct [bun-bin,node,deno,direct]
+//   --targets a,b,...    systems besides nutcracker: bun-bin, bun, node, deno, direct, and with
+//                        --baseline also bun-bin@base, node@base, bun@base, deno@base
+//                        [bun-bin,node,deno,direct; with --baseline bun-bin,bun-bin@base,node,node@base]
+//   --baseline REF       also measure the build of REF (a git ref or commit, resolved once at the
+//                        start): `git archive REF` into a temporary directory with this checkout's
+//                        node_modules linked in, `bun build.ts bin` there, removed at the end. Its
+//                        systems (name@base) run interleaved with the others in every repetition,
+//                        and the report opens with after/before: per load, current build / REF's
+//                        build in requests per proxy CPU-second (median of per-repetition ratios),
+//                        flagged beyond +-3% (the project's rule for a change: before and after in
+//                        one run, within 3%). The current build is this checkout's dist/ (rebuilt
+//                        when stale), working-tree changes included; the header says so.
 //   --loads a,b,...|all  load ids, proto.op.servers.depth: redis.get.1.d1, mc.set.2.d16,
 //                        redis.mget10.2.d16, ... [DEFAULT_LOADS below]
 //   --n1 N, --n16 N      requests per run at depth 1 and 16 [100000, 500000]; MGET runs a quarter.
@@ -20,6 +32,9 @@
 //   --out FILE           where the Markdown goes ("-": nowhere) [bench/results/<date>.md; quick: nowhere]
 //   --no-build           use dist/ as it is (else rebuilt when older than src/ or runtime/)
 //
+// dist/ is copied aside at the start, so a rebuild in this checkout during the run (the tests do
+// one) cannot change the build that later repetitions start.
+//
 // Runs on Bun (`npm run bench`); it uses node: modules only. Needs redis-server, redis-benchmark,
 // memcached, nutcracker, taskset, and cc for tools/mcbench.c (memcache loads are skipped without it).
 
@@ -29,10 +44,11 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { type Backend, startMemcached, startRedis } from "../test/helpers/real_backends.ts";
 import { freePort, waitForPort } from "../test/helpers/runtimes.ts";
+import { type Baseline, type Build, buildBaseline, removeTemps, resolveRef, snapshotCurrent } from "./lib/builds.ts";
 import { openIdle } from "./lib/idle.ts";
 import { ALL_LOADS, type Load, type Outcome, mcbench, mcbenchSource, prefill, runLoad } from "./lib/loads.ts";
 import { ALL_CPUS, PIN_CPU, ROOT, type Spawned, alive, cpuSeconds, have, killAll, resetPeak, setAffinity, sleep, spawnLogged, statusBytes, threads, track, versionOf } from "./lib/procs.ts";
-import { BASE, type LoadRun, type MemRun, type Report, type SystemInfo, markdown } from "./lib/report.ts";
+import { BASE, type LoadRun, type MemRun, type Pair, type Report, type SystemInfo, markdown } from "./lib/report.ts";
 
 const proc = globalThis.process;
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -44,26 +60,43 @@ const NUTCRACKER = existsSync("/usr/sbin/nutcracker") ? "/usr/sbin/nutcracker" :
 interface SystemDef extends SystemInfo {
   /** The proxy's command line on a config file and stats port; none for the direct backend. */
   readonly argv?: (conf: string, statsPort: number) => string[];
-  /** dist/ artefact it needs (rebuilt when stale). */
-  readonly needs?: "node" | "bun";
 }
 
 const flags = (conf: string, statsPort: number): string[] => ["-c", conf, "-s", String(statsPort), "-a", "127.0.0.1"];
 
-const SYSTEMS: Readonly<Record<string, SystemDef>> = {
-  direct: { id: "direct", label: "backend direct", proxy: false },
-  nutcracker: { id: "nutcracker", label: "nutcracker 0.5.0", proxy: true, argv: (c, s) => [NUTCRACKER, ...flags(c, s)] },
-  "bun-bin": { id: "bun-bin", label: "Bun binary", proxy: true, needs: "bun", argv: (c, s) => [join(ROOT, "dist", "nutcracker-bun"), ...flags(c, s)] },
-  bun: { id: "bun", label: "Bun (bun run)", proxy: true, argv: (c, s) => [join(BIN, "bun"), join(ROOT, "runtime", "main_bun.ts"), ...flags(c, s)] },
-  node: { id: "node", label: "Node bundle", proxy: true, needs: "node", argv: (c, s) => ["node", join(ROOT, "dist", "nutcracker.mjs"), ...flags(c, s)] },
-  deno: { id: "deno", label: "Deno (deno run)", proxy: true, argv: (c, s) => [join(BIN, "deno"), "run", "-A", join(ROOT, "runtime", "main_deno.ts"), ...flags(c, s)] },
+/** Our systems, by id: what each starts from a build. */
+const OURS: Readonly<Record<string, { readonly label: string; readonly argv: (b: Build) => string[] }>> = {
+  "bun-bin": { label: "Bun binary", argv: (b) => [b.bunBin] },
+  bun: { label: "Bun (bun run)", argv: (b) => [join(BIN, "bun"), join(b.root, "runtime", "main_bun.ts")] },
+  node: { label: "Node bundle", argv: (b) => ["node", b.nodeMjs] },
+  deno: { label: "Deno (deno run)", argv: (b) => [join(BIN, "deno"), "run", "-A", join(b.root, "runtime", "main_deno.ts")] },
 };
+/** dist/ artefact each of our systems needs (rebuilt when stale). */
+const NEEDS: Readonly<Record<string, "node" | "bun">> = { "bun-bin": "bun", node: "node" };
+const AT_BASE = "@base";
+const TARGET_IDS = ["direct", ...Object.keys(OURS)];
+const BASE_IDS = Object.keys(OURS).map((id) => `${id}${AT_BASE}`);
+
+const NUTCRACKER_DEF: SystemDef = { id: BASE, label: "nutcracker 0.5.0", proxy: true, argv: (c, s) => [NUTCRACKER, ...flags(c, s)] };
+
+/** Every system a run can start: the current build's, and with a baseline its build's (id@base). */
+function systemsFor(cur: Build, base: Baseline | undefined): Record<string, SystemDef> {
+  const m: Record<string, SystemDef> = { direct: { id: "direct", label: "backend direct", proxy: false }, [BASE]: NUTCRACKER_DEF };
+  for (const [id, o] of Object.entries(OURS)) {
+    m[id] = { id, label: o.label, proxy: true, argv: (c, s) => [...o.argv(cur), ...flags(c, s)] };
+    if (base !== undefined) m[`${id}${AT_BASE}`] = { id: `${id}${AT_BASE}`, label: `${o.label} (${base.short})`, proxy: true, argv: (c, s) => [...o.argv(base), ...flags(c, s)] };
+  }
+  return m;
+}
 
 /**
  * The loads a full run measures by default: every target of issue 6 (GET, SET, memcache get/set at
  * depth 1 and 16 on one server; MGET of 10 keys over two), and two servers at depth 16, where a
  * pipeline fans out. Two servers at depth 1 and SET on two servers only with --loads all.
  */
+/** After/before beyond this (either way) is flagged: the project's rule for a change is within 3%. */
+const TOLERANCE = 0.03;
+
 const DEFAULT_LOADS = [
   "redis.get.1.d1", "redis.set.1.d1", "redis.get.1.d16", "redis.set.1.d16", "redis.get.2.d16",
   "redis.mget10.2.d1", "redis.mget10.2.d16",
@@ -85,6 +118,8 @@ interface Options {
   readonly out: string | undefined;
   readonly build: boolean;
   readonly warmN: number;
+  /** --baseline REF as given. */
+  readonly baseline: string | undefined;
 }
 
 function usage(msg: string): never {
@@ -98,7 +133,7 @@ function parseOptions(argv: readonly string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     if (k === "--quick" || k === "--no-build") bools.add(k);
-    else if (["--reps", "--targets", "--loads", "--n1", "--n16", "--idle", "--layout", "--out"].includes(k)) {
+    else if (["--reps", "--targets", "--loads", "--n1", "--n16", "--idle", "--layout", "--out", "--baseline"].includes(k)) {
       const v = argv[++i];
       if (v === undefined) usage(`${k} needs a value`);
       a.set(k, v);
@@ -112,8 +147,15 @@ function parseOptions(argv: readonly string[]): Options {
     if (!Number.isInteger(n) || n < 0) usage(`${k} wants a whole number, not ${v}`);
     return n;
   };
-  const targets = (a.get("--targets") ?? (quick ? "bun-bin,node,direct" : "bun-bin,node,deno,direct")).split(",").filter((t) => t !== "" && t !== BASE);
-  for (const t of targets) if (SYSTEMS[t] === undefined) usage(`unknown target ${t} (${Object.keys(SYSTEMS).join(", ")})`);
+  const baseline = a.get("--baseline");
+  if (baseline === "") usage("--baseline needs a git ref or commit");
+  const defaultTargets = baseline !== undefined ? "bun-bin,bun-bin@base,node,node@base" : quick ? "bun-bin,node,direct" : "bun-bin,node,deno,direct";
+  const targets = (a.get("--targets") ?? defaultTargets).split(",").filter((t) => t !== "" && t !== BASE);
+  for (const t of targets) {
+    if (BASE_IDS.includes(t)) {
+      if (baseline === undefined) usage(`target ${t} needs --baseline REF`);
+    } else if (!TARGET_IDS.includes(t)) usage(`unknown target ${t} (${[...TARGET_IDS, ...BASE_IDS].join(", ")})`);
+  }
   const loadIds = a.get("--loads") === "all" ? ALL_LOADS.map((l) => l.id) : (a.get("--loads")?.split(",") ?? (quick ? ["redis.get.1.d1", "redis.mget10.2.d16", "mc.get.1.d16"] : DEFAULT_LOADS));
   const loads = loadIds.map((id) => ALL_LOADS.find((l) => l.id === id) ?? usage(`unknown load ${id} (${ALL_LOADS.map((l) => l.id).join(", ")})`));
   const layout = a.get("--layout") ?? "pinned";
@@ -130,6 +172,7 @@ function parseOptions(argv: readonly string[]): Options {
     out: a.get("--out") ?? (quick ? "-" : undefined),
     build: !bools.has("--no-build"),
     warmN: quick ? 20_000 : 100_000,
+    baseline,
   };
 }
 
@@ -158,7 +201,7 @@ function newest(dir: string): number {
 }
 
 function ensureBuilt(o: Options): void {
-  const needs = new Set(o.targets.map((t) => SYSTEMS[t]!.needs).filter((n) => n !== undefined));
+  const needs = new Set(o.targets.map((t) => NEEDS[t]).filter((n) => n !== undefined));
   if (needs.size === 0) return;
   const files = { node: join(ROOT, "dist", "nutcracker.mjs"), bun: join(ROOT, "dist", "nutcracker-bun") };
   const src = Math.max(newest(join(ROOT, "src")), newest(join(ROOT, "runtime")), statSync(join(ROOT, "build.ts")).mtimeMs);
@@ -282,7 +325,7 @@ async function prefillAll(b: Backends, dir: string, pinned: boolean): Promise<vo
   await prefill("redis", b.redis[0]!.port, pinned);
   if (mc) await prefill("mc", b.mc[0]!.port, pinned);
   if (b.redis.length < 2 && b.mc.length < 2) return;
-  const nc = await startProxy({ ...SYSTEMS[BASE]!, id: "prefill-nutcracker" }, b, dir, 0, pinned);
+  const nc = await startProxy({ ...NUTCRACKER_DEF, id: "prefill-nutcracker" }, b, dir, 0, pinned);
   try {
     if (nc.ports.r2 !== undefined) await prefill("redis", nc.ports.r2, pinned);
     if (mc && nc.ports.m2 !== undefined) await prefill("mc", nc.ports.m2, pinned);
@@ -302,10 +345,10 @@ interface LayoutResult {
 
 const rotate = <T>(xs: readonly T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
 
-async function runLayout(o: Options, b: Backends, pinned: boolean, dir: string, log: (s: string) => void): Promise<LayoutResult> {
+async function runLayout(o: Options, systems: Readonly<Record<string, SystemDef>>, b: Backends, pinned: boolean, dir: string, log: (s: string) => void): Promise<LayoutResult> {
   const res: LayoutResult = { runs: [], mem: [], notes: [] };
   for (const x of [...b.redis, ...b.mc]) setAffinity(x.proc.pid!, pinned ? PIN_CPU : ALL_CPUS);
-  const defs = o.targets.map((t) => SYSTEMS[t]!);
+  const defs = o.targets.map((t) => systems[t]!);
   const proxyDefs = defs.filter((d) => d.proxy);
   let prefilled = false;
 
@@ -384,9 +427,9 @@ async function runLayout(o: Options, b: Backends, pinned: boolean, dir: string, 
           res.runs.push(run);
           if (outcome.ok) {
             const s = outcome.sample;
-            log(`    ${d.id.padEnd(10)} ${Math.round(s.rps).toString().padStart(8)} req/s  p50 ${s.p50} p99 ${s.p99} max ${s.maxMs} ms${run.cpu !== undefined ? `  cpu ${run.cpu.toFixed(2)} s  ${Math.round(n / run.cpu)} req/cpu-s` : ""}`);
+            log(`    ${d.id.padEnd(13)} ${Math.round(s.rps).toString().padStart(8)} req/s  p50 ${s.p50} p99 ${s.p99} max ${s.maxMs} ms${run.cpu !== undefined ? `  cpu ${run.cpu.toFixed(2)} s  ${Math.round(n / run.cpu)} req/cpu-s` : ""}`);
             if (s.maxMs >= 200) res.notes.push(`rep ${rep + 1}, ${l.id}, ${d.label}: a request took ${s.maxMs} ms (p99 ${s.p99} ms)`);
-          } else log(`    ${d.id.padEnd(10)} FAILED: ${outcome.error}`);
+          } else log(`    ${d.id.padEnd(13)} FAILED: ${outcome.error}`);
           if (p !== undefined && !alive(p.run.proc)) {
             const why = `${d.label} exited (code ${p.run.proc.exitCode}, signal ${p.run.proc.signalCode}) during ${l.id} in rep ${rep + 1}; log tail: ${readFileSync(p.run.logFile, "utf8").slice(-500).replace(/\s+/g, " ")}`;
             died.set(d.id, why);
@@ -408,7 +451,7 @@ async function runLayout(o: Options, b: Backends, pinned: boolean, dir: string, 
 
 const CLIENTS_NOTE = "redis-benchmark and mcbench with 50 clients, 32-byte values, keys drawn from 100,000 (`-r 100000`)";
 
-function header(o: Options, started: Date, seconds: number, loadAvg: number[]): string[] {
+function header(o: Options, base: Baseline | undefined, started: Date, seconds: number, loadAvg: number[]): string[] {
   const git = (args: string[]): string => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
   const dirty = git(["status", "--porcelain", "--", "src", "runtime", "build.ts"]) !== "";
   const cpuModel = cpus()[0]?.model ?? "?";
@@ -418,6 +461,11 @@ function header(o: Options, started: Date, seconds: number, loadAvg: number[]): 
     `- machine: ${cpus().length} x ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Linux ${versionOf("uname", ["-r"])}; load average before the run ${loadAvg.map((x) => x.toFixed(2)).join(" ")}`,
     `- software: ${versionOf(NUTCRACKER, ["-V"])}; ${versionOf("redis-server", ["--version"]).replace(/ sha=.*/, "")}; memcached ${versionOf("memcached", ["-V"]).replace(/^memcached /, "")}; ${versionOf("redis-benchmark", ["--version"])}; node ${versionOf("node", ["--version"])}; bun ${versionOf(join(BIN, "bun"), ["--version"])}; ${versionOf(join(BIN, "deno"), ["--version"])}`,
     `- method: ${o.reps} repetition${o.reps === 1 ? "" : "s"}; each starts every proxy afresh (same pools: \`hash: fnv1a_64\`, \`distribution: ketama\`, \`timeout: 400\`, one connection per server), measures idle memory, warms every proxy up on each kind of load at depth 16 (${o.warmN} requests, half on two servers, a quarter for MGET), then runs each load on every system in an order rotated per repetition and load. ${CLIENTS_NOTE}; ${o.n1} requests per run at depth 1, ${o.n16} at depth 16, a quarter of that for MGET. Proxy CPU is utime+stime of all its threads from /proc/PID/stat (10 ms ticks). The key space is filled first, so every GET hits. memcached runs with \`-t 1\`; memcache loads use mcbench${mcSrc === undefined ? " (not found: memcache loads skipped)" : ` (${mcSrc.replace(ROOT, "")})`}.`,
+    ...(base === undefined
+      ? []
+      : [
+          `- before and after: the current build (dist/ of this checkout, commit ${git(["rev-parse", "--short", "HEAD"]) || "?"}${dirty ? " with uncommitted changes under src/ or runtime/" : ""}) and the baseline \`${base.ref}\` = ${base.short} "${base.subject}" (\`git archive\` into a temporary directory, \`bun build.ts bin\` there), interleaved like the other systems; after/before is the current build's figure over the baseline's in the same repetition, median over repetitions, flagged beyond ±${Math.round(TOLERANCE * 100)}%.`,
+        ]),
     `- command: \`bun bench/run.ts ${proc.argv.slice(2).join(" ")}\``.replace(/ `$/, "`"),
   ];
 }
@@ -437,33 +485,50 @@ async function main(): Promise<void> {
     loads = loads.filter((l) => l.proto !== "mc");
   }
   const opts: Options = { ...o, loads };
+  // REF is resolved once, before anything else: commits made during the run do not move it
+  const ref = opts.baseline === undefined ? undefined : resolveRef(opts.baseline);
+  if (opts.baseline !== undefined && ref === undefined) usage(`--baseline ${opts.baseline}: not a commit git knows`);
   ensureBuilt(opts);
-
-  const dir = mkdtempSync(join(tmpdir(), "ncbench-"));
-  log(`logs and configs in ${dir}`);
-  const backends = await startBackends(opts);
+  const current = snapshotCurrent();
   const sections: string[] = [];
   const reports: Report[] = [];
+  let base: Baseline | undefined;
   try {
-    for (const layout of opts.layouts) {
-      const r = await runLayout(opts, backends, layout === "pinned", dir, log);
-      reports.push({
-        title: `${layout === "pinned" ? "Pinned: client, backends and proxy all on CPU 0" : "Unpinned: every process free to use every CPU"}`,
-        header: [],
-        systems: opts.targets.map((t) => SYSTEMS[t]!),
-        loads: opts.loads,
-        runs: r.runs,
-        mem: r.mem,
-        notes: r.notes,
-        nReps: opts.reps,
-      });
+    if (ref !== undefined) base = buildBaseline(opts.baseline!, ref.sha, ref.short, ref.subject, log);
+    const systems = systemsFor(current, base);
+    const defs = opts.targets.map((t) => systems[t]!);
+    const pairs: Pair[] = defs.filter((d) => d.id.endsWith(AT_BASE) && opts.targets.includes(d.id.slice(0, -AT_BASE.length))).map((d) => ({ after: systems[d.id.slice(0, -AT_BASE.length)]!, before: d }));
+
+    const dir = mkdtempSync(join(tmpdir(), "ncbench-"));
+    log(`logs and configs in ${dir}`);
+    const backends = await startBackends(opts);
+    try {
+      for (const layout of opts.layouts) {
+        const r = await runLayout(opts, systems, backends, layout === "pinned", dir, log);
+        reports.push({
+          title: `${layout === "pinned" ? "Pinned: client, backends and proxy all on CPU 0" : "Unpinned: every process free to use every CPU"}`,
+          header: [],
+          systems: defs,
+          loads: opts.loads,
+          runs: r.runs,
+          mem: r.mem,
+          notes: r.notes,
+          nReps: opts.reps,
+          pairs,
+          tolerance: TOLERANCE,
+          ...(base === undefined ? {} : { baselineName: `${base.short} (\`${base.ref}\`)` }),
+        });
+      }
+    } finally {
+      for (const b of [...backends.redis, ...backends.mc]) await b.stop();
     }
   } finally {
-    for (const b of [...backends.redis, ...backends.mc]) await b.stop();
+    removeTemps();
   }
   const seconds = (Date.now() - t0) / 1000;
   for (const r of reports) sections.push(markdown(r, 2));
-  const text = [`# Benchmark: nutcracker 0.5.0 and nutcracker-ts${opts.quick ? " (quick smoke run: figures are not meaningful)" : ""}`, "", ...header(opts, started, seconds, loadAvg), "", ...sections].join("\n");
+  const title = `# Benchmark: nutcracker 0.5.0 and nutcracker-ts${base === undefined ? "" : `, before (${base.short}) and after`}${opts.quick ? " (quick smoke run: figures are not meaningful)" : ""}`;
+  const text = [title, "", ...header(opts, base, started, seconds, loadAvg), "", ...sections].join("\n");
   proc.stdout.write(`${text}\n`);
   if (opts.out !== "-") {
     const file = opts.out ?? defaultOut(started);
@@ -480,15 +545,20 @@ function defaultOut(d: Date): string {
   return existsSync(base) ? join(ROOT, "bench", "results", `${day}-${d.toISOString().slice(11, 16).replace(":", "")}.md`) : base;
 }
 
-proc.on("exit", killAll);
+proc.on("exit", () => {
+  killAll();
+  removeTemps();
+});
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   proc.on(sig, () => {
     killAll();
+    removeTemps();
     proc.exit(130);
   });
 }
 main().catch((e: unknown) => {
   proc.stderr.write(`bench/run.ts: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   killAll();
+  removeTemps();
   proc.exit(1);
 });

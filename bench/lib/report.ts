@@ -1,5 +1,6 @@
 // What a benchmark run measured, and the Markdown report: medians with min-max over repetitions,
-// and each figure as the median of its per-repetition ratios to nutcracker.
+// and each figure as the median of its per-repetition ratios to nutcracker; with a baseline build,
+// first the ratios of the current build to the baseline's (after/before).
 
 import { type Load, type Outcome, loadTitle } from "./loads.ts";
 
@@ -32,6 +33,12 @@ export interface SystemInfo {
   readonly proxy: boolean;
 }
 
+/** A system of the current build and the same system built from the baseline commit. */
+export interface Pair {
+  readonly after: SystemInfo;
+  readonly before: SystemInfo;
+}
+
 export interface Report {
   readonly title: string;
   readonly header: readonly string[];
@@ -42,6 +49,12 @@ export interface Report {
   /** Everything that went wrong or looked wrong (failed runs come from `runs`). */
   readonly notes: readonly string[];
   readonly nReps: number;
+  /** After/before pairs (--baseline); the section is left out when there are none. */
+  readonly pairs?: readonly Pair[];
+  /** After/before beyond 1 ± tolerance is flagged. */
+  readonly tolerance?: number;
+  /** How the baseline is named in the section's text, e.g. "abc1234 (`HEAD~1`)". */
+  readonly baselineName?: string;
 }
 
 export const BASE = "nutcracker";
@@ -130,13 +143,19 @@ function cellOf(runs: readonly LoadRun[], load: string, system: string): Cell {
 
 const values = (m: Map<number, number>): number[] => [...m.values()];
 
-/** The median over repetitions of (system's figure / nutcracker's figure in the same repetition). */
-function ratioMedian(mine: Map<number, number>, base: Map<number, number>): number | undefined {
+/** Per repetition, (system's figure / the other's figure in the same repetition). */
+function ratiosByRep(mine: Map<number, number>, base: Map<number, number>): number[] {
   const rs: number[] = [];
   for (const [rep, v] of mine) {
     const b = base.get(rep);
     if (b !== undefined && b > 0) rs.push(v / b);
   }
+  return rs;
+}
+
+/** The median over repetitions of (system's figure / nutcracker's figure in the same repetition). */
+function ratioMedian(mine: Map<number, number>, base: Map<number, number>): number | undefined {
+  const rs = ratiosByRep(mine, base);
   return rs.length === 0 ? undefined : median(rs);
 }
 
@@ -158,6 +177,41 @@ export function markdown(r: Report, level = 1): string {
     return c;
   };
   const ran = (l: Load, s: SystemInfo): boolean => r.runs.some((x) => x.load === l.id && x.system === s.id);
+
+  // 0. after/before, when there is a baseline build
+  const pairs = r.pairs ?? [];
+  if (pairs.length > 0) {
+    const tol = r.tolerance ?? 0.03;
+    const pct = (x: number): string => `${x >= 1 ? "+" : "−"}${(Math.abs(x - 1) * 100).toFixed(1)}%`;
+    const flagged: string[] = [];
+    let compared = 0;
+    const fig = (l: Load, p: Pair, k: "perCpu" | "rps", judge: boolean): string => {
+      if (!ran(l, p.after) || !ran(l, p.before)) return "";
+      const rs = ratiosByRep(cell(l.id, p.after.id)[k], cell(l.id, p.before.id)[k]);
+      if (rs.length === 0) return "failed";
+      const s = spread(rs)!;
+      let text = withSpread(s, ratio);
+      if (judge) {
+        compared++;
+        if (Math.abs(s.med - 1) > tol) {
+          flagged.push(`${p.after.label} on ${loadTitle(l)}: ${ratio(s.med)} (${pct(s.med)})`);
+          text = `**${text} ${pct(s.med)}**`;
+        }
+      }
+      return text;
+    };
+    out.push(
+      `${h(2)} After / before${r.baselineName === undefined ? "" : ` ${r.baselineName}`}`,
+      "",
+      `The current build's figure over the baseline build's in the same repetition, median [min–max] over repetitions: requests per proxy CPU-second (higher is better; in **bold** when beyond ±${Math.round(tol * 100)}%), and requests/s. The min–max spread shows the noise of this run.`,
+      "",
+    );
+    const rows = r.loads.map((l) => [loadTitle(l), ...pairs.flatMap((p) => [fig(l, p, "perCpu", true), fig(l, p, "rps", false)])]);
+    out.push(...table(["load", ...pairs.flatMap((p) => [`${p.after.label}: per CPU-s`, `${p.after.label}: req/s`])], rows), "");
+    if (compared === 0) out.push("No load completed on both builds.", "");
+    else if (flagged.length === 0) out.push(`Within ±${Math.round(tol * 100)}% on every load (${compared} compared).`, "");
+    else out.push(`Beyond ±${Math.round(tol * 100)}% in requests per proxy CPU-second on ${flagged.length} of ${compared}:`, "", ...flagged.map((f) => `- ${f}`), "");
+  }
 
   // 1. the fair figure
   out.push(
