@@ -33,7 +33,7 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   // subcommands: the embedded cache server, and the quick start (caches + this proxy)
   // (loaded only when asked for: a plain proxy does not carry the cache's code in its heap)
   if (args[0] === "cache") return (await import("./cache/main.ts")).cacheMain(rt, args.slice(1));
-  if (args[0] === "quickstart") ({ rt, args } = await (await import("./cache/quickstart.ts")).quickstart(rt, args.slice(1)));
+  if (args[0] === "quickstart") ({ rt, args } = await (await import("./quickstart.ts")).quickstart(rt, args.slice(1)));
   const parsed = parseCli(args);
   if (!parsed.ok) {
     rt.writeStderr(`nutcracker: ${parsed.error}\n`);

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { processRuntime } from "../runtime/node.ts";
 import type { AppendFile } from "../runtime/types.ts";
-import { AofError, AofJournal, type AofOptions, type AofRuntime, openAof } from "../src/cache/aof.ts";
-import { HEADER_SIZE } from "../src/cache/aof_format.ts";
-import { b, MapTarget, SlotTarget } from "../src/cache/aof_test_target.ts";
+import { AofError, AofJournal, type AofOptions, type AofRuntime, openAof } from "../src/cache/aof/writer.ts";
+import { HEADER_SIZE } from "../src/cache/aof/format.ts";
+import { b, MapTarget, SlotTarget } from "./helpers/aof_test_target.ts";
 
 const rt = processRuntime();
 const dir = mkdtempSync(join(tmpdir(), "nc-aof-"));

@@ -2,7 +2,7 @@
 
 import type { Runtime } from "../../runtime/types.ts";
 import { Logger } from "../log.ts";
-import { openAof } from "./aof.ts";
+import { openAof } from "./aof/writer.ts";
 import { cacheUsage, parseCacheArgs } from "./cli.ts";
 import { CACHE_VERSION, CacheServer } from "./server.ts";
 

@@ -6,11 +6,11 @@
 // and flushed items that nobody asks for; lookups reclaim the ones they meet on the way.
 
 import type { Listener, Runtime, Socket, SocketHandler, TimerHandle } from "../../runtime/types.ts";
-import type { CacheContext } from "./commands.ts";
-import { Session } from "./session.ts";
-import type { StatsView } from "./stats.ts";
-import { CacheStore } from "./store.ts";
-import { ascii } from "./output.ts";
+import type { CacheContext } from "./proto/commands.ts";
+import { Session } from "./proto/session.ts";
+import type { StatsView } from "./proto/stats.ts";
+import { CacheStore } from "./store/store.ts";
+import { ascii } from "./proto/output.ts";
 
 /** The version our `version` and `stats` report: memcached's protocol level, then ours. */
 export const CACHE_VERSION = "1.6.18 (nutcracker-ts cache 0.5.0)";

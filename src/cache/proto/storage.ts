@@ -3,7 +3,7 @@
 import type { Session } from "./session.ts";
 import { ascii } from "./output.ts";
 import { parseI32, parseU32, parseU64 } from "./numbers.ts";
-import { EXISTS, IT_KEY_BINARY, NOT_FOUND, NREAD_SET, STORED, type CacheStore } from "./store.ts";
+import { EXISTS, IT_KEY_BINARY, NOT_FOUND, NREAD_SET, STORED, type CacheStore } from "../store/store.ts";
 import { setNoreplyMaybe } from "./item_ops.ts";
 import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_EXISTS, R_NOT_FOUND, R_NOT_STORED, R_STORED } from "./replies.ts";
 import { metaKey, scratch } from "./meta_line.ts";

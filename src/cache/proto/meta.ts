@@ -9,12 +9,12 @@
 import type { Session } from "./session.ts";
 import { base64Decode, base64Encode, base64Length } from "./base64.ts";
 import { parseI32 } from "./numbers.ts";
-import { IT_FETCHED, IT_KEY_BINARY, IT_STALE, IT_TOKEN_SENT, ITEM_HEADER, NO_MEMORY, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, NREAD_SET } from "./store.ts";
+import { IT_FETCHED, IT_KEY_BINARY, IT_STALE, IT_TOKEN_SENT, ITEM_HEADER, NO_MEMORY, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, NREAD_SET } from "../store/store.ts";
 import { writeData } from "./item_ops.ts";
 import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR } from "./replies.ts";
 import { R_NO_MEMORY, R_TOO_LARGE, refuse } from "./storage.ts";
 import { metaKey, scratch, slabClass } from "./meta_line.ts";
-import { hashMurmur } from "../hashkit/murmur.ts";
+import { hashMurmur } from "../../hashkit/murmur.ts";
 import { MAX_OPT_TOKENS, MAX_OPAQUE, metaCheckLine, metaEchoTokens, of, keyBuf, preparse, badOpaque, R_EN, R_FLAGS_TOO_LONG, R_FLAGS_TOO_LONG_MG, R_MS_MODE, R_OPAQUE_TOO_LONG } from "./meta_flags.ts";
 
 /** mg: fetch with flags (memcached's process_mget_command). */

@@ -1,11 +1,11 @@
 // Session: request vectors (replies as memcached 1.6.18 gives them) fed whole, byte by byte and at random splits.
 
 import { describe, expect, it } from "vitest";
-import { prng } from "../../test/helpers/split.ts";
+import { prng } from "../../../test/helpers/split.ts";
 import type { CacheContext } from "./commands.ts";
 import { S_CLOSED, Session } from "./session.ts";
 import { GENERAL_STATS, type StatsView } from "./stats.ts";
-import { CacheStore } from "./store.ts";
+import { CacheStore } from "../store/store.ts";
 
 const T0 = 1_800_000_000;
 

@@ -22,11 +22,11 @@
 // item is dead once `oldestLive` has passed and the item was last stored or bumped at or before it,
 // or its cas is older than `oldestCas` (what makes an immediate flush exact within one second).
 
-import { hashMurmur } from "../hashkit/murmur.ts";
+import { hashMurmur } from "../../hashkit/murmur.ts";
 import { Arena, FREE, NO_MEMORY, PAGE, RESERVED } from "./arena.ts";
-import type { Journal, JournalItem, JournalTarget } from "./journal.ts";
-import { CacheStats } from "./stats.ts";
-import { replayFlushAll, replaySet, snapshotItems } from "./store_journal.ts";
+import type { Journal, JournalItem, JournalTarget } from "../journal.ts";
+import { CacheStats } from "../proto/stats.ts";
+import { replayFlushAll, replaySet, snapshotItems } from "./replay.ts";
 
 /** Item flag bits (iflags). FETCHED/TOKEN_SENT/STALE/KEY_BINARY are memcached's ITEM_* bits. */
 export const IT_FETCHED = 1;
@@ -725,7 +725,7 @@ export class CacheStore implements JournalTarget {
     return n;
   }
 
-  // JournalTarget (store_journal.ts): replay puts items back without logging them again.
+  // JournalTarget (replay.ts): replay puts items back without logging them again.
 
   applySet(item: JournalItem): void {
     replaySet(this, item);

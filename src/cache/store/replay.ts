@@ -1,7 +1,7 @@
 // The store's side of persistence: replaying journal records into it, and the snapshot of its live items.
 
-import { hashMurmur } from "../hashkit/murmur.ts";
-import type { JournalItem } from "./journal.ts";
+import { hashMurmur } from "../../hashkit/murmur.ts";
+import type { JournalItem } from "../journal.ts";
 import { type CacheStore, NO_MEMORY } from "./store.ts";
 
 /** applySet: put `item` back as it was (its cas too), replacing any item with its key. */

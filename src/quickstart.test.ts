@@ -2,12 +2,12 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseConf } from "../conf/parse.ts";
+import { parseConf } from "./conf/parse.ts";
 import { QUICKSTART_YAML } from "./quickstart.ts";
 
 describe("QUICKSTART_YAML", () => {
   it("is conf/quickstart.yml", () => {
-    const file = readFileSync(new URL("../../conf/quickstart.yml", import.meta.url), "utf8");
+    const file = readFileSync(new URL("../conf/quickstart.yml", import.meta.url), "utf8");
     expect(QUICKSTART_YAML).toBe(file);
   });
 

@@ -9,10 +9,10 @@
 //   TOUCH  3  exptime f64 | key (the rest)
 //   FLUSH  4  at f64
 // Times are absolute unix seconds (0 = never) as JournalItem has them; f64 keeps any integer a
-// store may hand over exactly. A record is a result, never a command (see journal.ts).
+// store may hand over exactly. A record is a result, never a command (see ../journal.ts).
 
-import { crc32 } from "./aof_crc.ts";
-import type { JournalItem, JournalTarget } from "./journal.ts";
+import { crc32 } from "./crc.ts";
+import type { JournalItem, JournalTarget } from "../journal.ts";
 
 export const MAGIC = new Uint8Array([0x89, 0x4e, 0x43, 0x41, 0x4f, 0x46, 0x0d, 0x0a]);
 export const VERSION = 1;

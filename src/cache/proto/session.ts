@@ -17,7 +17,7 @@
 import { type CacheContext, dispatch } from "./commands.ts";
 import { completeNread } from "./storage.ts";
 import { OutBuf } from "./output.ts";
-import { NO_MEMORY } from "./store.ts";
+import { NO_MEMORY } from "../store/store.ts";
 
 export const S_LINE = 0;
 export const S_NREAD = 1;

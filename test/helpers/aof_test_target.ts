@@ -1,6 +1,6 @@
 // For the log's tests: a small store on a Map that is both a JournalTarget and a writer through a Journal.
 
-import type { Journal, JournalItem, JournalTarget } from "./journal.ts";
+import type { Journal, JournalItem, JournalTarget } from "../../src/cache/journal.ts";
 
 /** A string of code points below 256 as those bytes (keys in the tests are binary). */
 export const b = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

@@ -9,9 +9,9 @@
 //     have been acknowledged is the operator's call, not ours.
 //   - a header that is not ours: never repaired, whatever the flag says.
 
-import type { Runtime } from "../../runtime/types.ts";
-import { HEADER_SIZE, header, LogScanner } from "./aof_format.ts";
-import type { JournalTarget } from "./journal.ts";
+import type { Runtime } from "../../../runtime/types.ts";
+import { HEADER_SIZE, header, LogScanner } from "./format.ts";
+import type { JournalTarget } from "../journal.ts";
 
 /** The file operations recovery and the live log need. */
 export type AofRuntime = Pick<

@@ -4,7 +4,7 @@ import type { Session } from "./session.ts";
 import { DELTA_CAS_MISMATCH, DELTA_EOM, DELTA_NON_NUMERIC, DELTA_NOT_FOUND, DELTA_OK, delta, deltaBuf, doAddDelta } from "./item_ops.ts";
 import { metaKey, scratch } from "./meta_line.ts";
 import { R_NON_NUMERIC, R_OUT_OF_MEMORY } from "./replies.ts";
-import { NREAD_ADD, STORED } from "./store.ts";
+import { NREAD_ADD, STORED } from "../store/store.ts";
 import { MAX_OPAQUE, metaCheckLine, metaEchoTokens, of, R_MA_MODE, R_OPAQUE_TOO_LONG, R_VIVIFY_OOM } from "./meta_flags.ts";
 
 /** ma: incr/decr with flags (memcached's process_marithmetic_command). */

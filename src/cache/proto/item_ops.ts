@@ -4,7 +4,7 @@ import type { Session } from "./session.ts";
 import type { OutBuf } from "./output.ts";
 import { SHARE_MIN } from "./output.ts";
 import { addDelta, parseU64, u64Exact, writeDecimal } from "./numbers.ts";
-import { type CacheStore, ITEM_HEADER, IT_SHARED } from "./store.ts";
+import { type CacheStore, ITEM_HEADER, IT_SHARED } from "../store/store.ts";
 
 const NOREPLY = new Uint8Array([110, 111, 114, 101, 112, 108, 121]); // "noreply"
 

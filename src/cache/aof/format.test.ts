@@ -1,11 +1,11 @@
 // Tests for the log's bytes: RecordBuffer encodes, LogScanner replays whole, byte by byte and at random splits, and finds every damaged tail.
 
 import { describe, expect, it } from "vitest";
-import { splits } from "../../test/helpers/split.ts";
-import { crc32 } from "./aof_crc.ts";
-import { HEADER_SIZE, header, LogScanner, MAX_RECORD, RecordBuffer } from "./aof_format.ts";
-import { b, MapTarget } from "./aof_test_target.ts";
-import { hashCrc32a } from "../hashkit/crc32.ts";
+import { splits } from "../../../test/helpers/split.ts";
+import { crc32 } from "./crc.ts";
+import { HEADER_SIZE, header, LogScanner, MAX_RECORD, RecordBuffer } from "./format.ts";
+import { b, MapTarget } from "../../../test/helpers/aof_test_target.ts";
+import { hashCrc32a } from "../../hashkit/crc32.ts";
 
 /** A log file: header, then the records `write` puts in a RecordBuffer; with each record's start offset. */
 function logFile(write: (r: RecordBuffer) => void): { bytes: Uint8Array; starts: number[] } {

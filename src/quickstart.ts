@@ -5,13 +5,13 @@
 // else the same text built in (the single executable run anywhere); `-c FILE` takes another one,
 // and every other flag goes to the proxy (`-s` for the stats port, `-v`...).
 
-import type { Runtime } from "../../runtime/types.ts";
-import { parseCli } from "../cli.ts";
-import { parseConf } from "../conf/parse.ts";
-import type { PoolConf } from "../conf/types.ts";
-import { Logger } from "../log.ts";
-import { CACHE_DEFAULTS } from "./cli.ts";
-import { CacheServer } from "./server.ts";
+import type { Runtime } from "../runtime/types.ts";
+import { parseCli } from "./cli.ts";
+import { parseConf } from "./conf/parse.ts";
+import type { PoolConf } from "./conf/types.ts";
+import { Logger } from "./log.ts";
+import { CACHE_DEFAULTS } from "./cache/cli.ts";
+import { CacheServer } from "./cache/server.ts";
 
 export const QUICKSTART_CONF = "conf/quickstart.yml";
 /** The name the built-in configuration goes by when conf/quickstart.yml is not there. */

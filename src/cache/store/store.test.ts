@@ -1,7 +1,7 @@
 // CacheStore: byte-keyed table, LRU eviction under the memory limit, expiry, flush, crawler, journal and replay.
 
 import { describe, expect, it } from "vitest";
-import type { Journal, JournalItem } from "./journal.ts";
+import type { Journal, JournalItem } from "../journal.ts";
 import { PAGE } from "./arena.ts";
 import { CacheStore, NOT_FOUND, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_SET, STORED } from "./store.ts";
 

@@ -8,10 +8,10 @@
 import type { Session } from "./session.ts";
 import { type OutBuf, ascii } from "./output.ts";
 import { parseI32, parseU32, parseU64, u64Exact } from "./numbers.ts";
-import type { CacheStore } from "./store.ts";
+import type { CacheStore } from "../store/store.ts";
 import { GENERAL_STATS, SETTINGS_STATS, type StatsView, statsText } from "./stats.ts";
 import { processUpdate } from "./storage.ts";
-import { NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, NREAD_SET } from "./store.ts";
+import { NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, NREAD_SET } from "../store/store.ts";
 import { processMarithmetic } from "./meta_arith.ts";
 import { processMdelete, processMe, processMget, processMset } from "./meta.ts";
 import {

@@ -29,12 +29,12 @@
 //
 // `sync N` ms syncs the live log in the background too: the timer only starts the fdatasync.
 
-import type { AppendFile, TimerHandle } from "../../runtime/types.ts";
-import { header, RecordBuffer } from "./aof_format.ts";
-import { type AofRuntime, compactPath, dirOf, recoverAof } from "./aof_recover.ts";
-import type { Journal, JournalItem, JournalTarget } from "./journal.ts";
+import type { AppendFile, TimerHandle } from "../../../runtime/types.ts";
+import { header, RecordBuffer } from "./format.ts";
+import { type AofRuntime, compactPath, dirOf, recoverAof } from "./recover.ts";
+import type { Journal, JournalItem, JournalTarget } from "../journal.ts";
 
-export { AofError, type AofRuntime } from "./aof_recover.ts";
+export { AofError, type AofRuntime } from "./recover.ts";
 
 export interface AofOptions {
   readonly path: string;
