@@ -47,7 +47,7 @@ import { freePort, waitForPort } from "../test/helpers/runtimes.ts";
 import { type Baseline, type Build, buildBaseline, removeTemps, resolveRef, snapshotCurrent } from "./lib/builds.ts";
 import { openIdle } from "./lib/idle.ts";
 import { ALL_LOADS, type Load, type Outcome, mcbench, mcbenchSource, prefill, runLoad } from "./lib/loads.ts";
-import { ALL_CPUS, PIN_CPU, ROOT, type Spawned, alive, cpuSeconds, have, killAll, resetPeak, setAffinity, sleep, spawnLogged, statusBytes, threads, track, versionOf } from "./lib/procs.ts";
+import { ALL_CPUS, PIN_CPU, ROOT, type Spawned, alive, cpuBetween, cpuSample, have, killAll, resetPeak, setAffinity, sleep, spawnLogged, statusBytes, threads, track, versionOf } from "./lib/procs.ts";
 import { BASE, type LoadRun, type MemRun, type Pair, type Report, type SystemInfo, markdown } from "./lib/report.ts";
 
 const proc = globalThis.process;
@@ -411,9 +411,9 @@ async function runLayout(o: Options, systems: Readonly<Record<string, SystemDef>
           const p = proxies.get(d.id);
           const port = p === undefined ? (l.proto === "redis" ? b.redis[0]!.port : b.mc[0]!.port) : portFor(p.ports, l);
           if (p !== undefined) resetPeak(p.run.pid);
-          const cpu0 = p === undefined ? undefined : cpuSeconds(p.run.pid);
+          const cpu0 = p === undefined ? undefined : cpuSample(p.run.pid);
           const outcome: Outcome = await runLoad(l, port, n, pinned, timeoutFor(l, n));
-          const cpu1 = p === undefined ? undefined : cpuSeconds(p.run.pid);
+          const cpu1 = p === undefined ? undefined : cpuSample(p.run.pid);
           const peak = p === undefined ? undefined : statusBytes(p.run.pid, "VmHWM");
           const run: LoadRun = {
             rep,
@@ -421,13 +421,13 @@ async function runLayout(o: Options, systems: Readonly<Record<string, SystemDef>
             system: d.id,
             n,
             outcome,
-            ...(cpu0 !== undefined && cpu1 !== undefined ? { cpu: cpu1 - cpu0 } : {}),
+            ...(cpu0 !== undefined && cpu1 !== undefined ? { cpu: cpuBetween(cpu0, cpu1) } : {}),
             ...(peak !== undefined ? { peakBytes: peak } : {}),
           };
           res.runs.push(run);
           if (outcome.ok) {
             const s = outcome.sample;
-            log(`    ${d.id.padEnd(13)} ${Math.round(s.rps).toString().padStart(8)} req/s  p50 ${s.p50} p99 ${s.p99} max ${s.maxMs} ms${run.cpu !== undefined ? `  cpu ${run.cpu.toFixed(2)} s  ${Math.round(n / run.cpu)} req/cpu-s` : ""}`);
+            log(`    ${d.id.padEnd(13)} ${Math.round(s.rps).toString().padStart(8)} req/s  p50 ${s.p50} p99 ${s.p99} max ${s.maxMs} ms${run.cpu !== undefined ? `  cpu ${run.cpu.toFixed(3)} s  ${Math.round(n / run.cpu)} req/cpu-s` : ""}`);
             if (s.maxMs >= 200) res.notes.push(`rep ${rep + 1}, ${l.id}, ${d.label}: a request took ${s.maxMs} ms (p99 ${s.p99} ms)`);
           } else log(`    ${d.id.padEnd(13)} FAILED: ${outcome.error}`);
           if (p !== undefined && !alive(p.run.proc)) {
@@ -460,7 +460,7 @@ function header(o: Options, base: Baseline | undefined, started: Date, seconds: 
     `- when: ${started.toISOString().replace("T", " ").slice(0, 16)} UTC, ${Math.round(seconds)} s; commit ${git(["rev-parse", "--short", "HEAD"]) || "?"}${dirty ? " with uncommitted changes under src/ or runtime/" : ""}`,
     `- machine: ${cpus().length} x ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Linux ${versionOf("uname", ["-r"])}; load average before the run ${loadAvg.map((x) => x.toFixed(2)).join(" ")}`,
     `- software: ${versionOf(NUTCRACKER, ["-V"])}; ${versionOf("redis-server", ["--version"]).replace(/ sha=.*/, "")}; memcached ${versionOf("memcached", ["-V"]).replace(/^memcached /, "")}; ${versionOf("redis-benchmark", ["--version"])}; node ${versionOf("node", ["--version"])}; bun ${versionOf(join(BIN, "bun"), ["--version"])}; ${versionOf(join(BIN, "deno"), ["--version"])}`,
-    `- method: ${o.reps} repetition${o.reps === 1 ? "" : "s"}; each starts every proxy afresh (same pools: \`hash: fnv1a_64\`, \`distribution: ketama\`, \`timeout: 400\`, one connection per server), measures idle memory, warms every proxy up on each kind of load at depth 16 (${o.warmN} requests, half on two servers, a quarter for MGET), then runs each load on every system in an order rotated per repetition and load. ${CLIENTS_NOTE}; ${o.n1} requests per run at depth 1, ${o.n16} at depth 16, a quarter of that for MGET. Proxy CPU is utime+stime of all its threads from /proc/PID/stat (10 ms ticks). The key space is filled first, so every GET hits. memcached runs with \`-t 1\`; memcache loads use mcbench${mcSrc === undefined ? " (not found: memcache loads skipped)" : ` (${mcSrc.replace(ROOT, "")})`}.`,
+    `- method: ${o.reps} repetition${o.reps === 1 ? "" : "s"}; each starts every proxy afresh (same pools: \`hash: fnv1a_64\`, \`distribution: ketama\`, \`timeout: 400\`, one connection per server), measures idle memory, warms every proxy up on each kind of load at depth 16 (${o.warmN} requests, half on two servers, a quarter for MGET), then runs each load on every system in an order rotated per repetition and load. ${CLIENTS_NOTE}; ${o.n1} requests per run at depth 1, ${o.n16} at depth 16, a quarter of that for MGET. Proxy CPU is the time on a CPU of all its threads, from /proc/PID/task/*/schedstat (nanoseconds; utime+stime from /proc/PID/stat, 10 ms ticks, if a thread exited during the run). The key space is filled first, so every GET hits. memcached runs with \`-t 1\`; memcache loads use mcbench${mcSrc === undefined ? " (not found: memcache loads skipped)" : ` (${mcSrc.replace(ROOT, "")})`}.`,
     ...(base === undefined
       ? []
       : [
