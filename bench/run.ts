@@ -345,6 +345,28 @@ interface LayoutResult {
 
 const rotate = <T>(xs: readonly T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
 
+/**
+ * The order of the systems on one load in one repetition: rotated by `k`, then each build pair (x
+ * and x@base) keeps its two places but the current build takes the first when k is even and the
+ * baseline's when k is odd, so a pair's order alternates from one repetition to the next (a
+ * rotation alone keeps it in most repetitions, and an order effect would read as a difference
+ * between the builds).
+ */
+function orderFor(systems: readonly SystemDef[], k: number): SystemDef[] {
+  const order = rotate(systems, k);
+  for (const before of systems) {
+    if (!before.id.endsWith(AT_BASE)) continue;
+    const i = order.findIndex((d) => d.id === before.id.slice(0, -AT_BASE.length));
+    const j = order.findIndex((d) => d.id === before.id);
+    if (i < 0 || j < 0) continue;
+    const after = order[i]!;
+    const [first, second] = [Math.min(i, j), Math.max(i, j)];
+    order[first] = k % 2 === 0 ? after : before;
+    order[second] = k % 2 === 0 ? before : after;
+  }
+  return order;
+}
+
 async function runLayout(o: Options, systems: Readonly<Record<string, SystemDef>>, b: Backends, pinned: boolean, dir: string, log: (s: string) => void): Promise<LayoutResult> {
   const res: LayoutResult = { runs: [], mem: [], notes: [] };
   for (const x of [...b.redis, ...b.mc]) setAffinity(x.proc.pid!, pinned ? PIN_CPU : ALL_CPUS);
@@ -401,7 +423,7 @@ async function runLayout(o: Options, systems: Readonly<Record<string, SystemDef>
       for (const [i, l] of o.loads.entries()) {
         const n = nFor(o, l);
         const systems = defs.filter((d) => d.proxy || l.servers === 1);
-        const order = rotate(systems, rep + i);
+        const order = orderFor(systems, rep + i);
         log(`  ${l.id} (${n} requests): ${order.map((d) => d.id).join(" ")}`);
         for (const d of order) {
           if (died.has(d.id)) {
