@@ -160,7 +160,9 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     if (owner !== null) {
       // the last fragment completes the request: merge the parts' replies now (rsp coalesce)
       if (++owner.nfragDone < owner.frags.length) return;
-      owner.reply = this.pool.proto.coalesce(owner);
+      const proto = this.pool.proto;
+      for (const f of owner.frags) if (!f.error && proto.partRefused(owner, f.peer!)) reqRefused(this.ctx, f);
+      owner.reply = proto.coalesce(owner);
       const msgs = this.ctx.msgs;
       let failed = false;
       for (const f of owner.frags) {
@@ -173,6 +175,8 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       if (failed && this.pool.proto.failClosesClient(owner)) owner.quit = true;
       this.queued += owner.reply.length;
     } else {
+      // nutcracker splits every multi-key request, so one that went whole is judged as its part
+      if (msg.multikey && !msg.error && this.pool.proto.partRefused(msg, msg.peer!)) reqRefused(this.ctx, msg);
       // observed in 0.5.0, which splits every multi-key request of a pool of several servers:
       // a failed part closes the client; a single-server pool closes it too, unless the connect
       // was refused at once (or the name did not resolve)
@@ -274,6 +278,14 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     if (graceful) this.sock.end();
     else this.sock.close();
   }
+}
+
+/** A request whose server answered what its command cannot merge: it fails with EINVAL, its reply dropped. */
+function reqRefused(ctx: Context, msg: Msg): void {
+  msg.error = true;
+  msg.err = "EINVAL";
+  ctx.msgs.put(msg.peer!);
+  msg.peer = null;
 }
 
 /** Build the handler for one pool's listener: one object shared by all of its clients. */

@@ -290,6 +290,18 @@ export function msgRecv(
   }
 }
 
+/** Give `dst` the bytes of `src` in place of its own (and of its key positions, which no longer apply). */
+export function msgMoveData(pool: MsgPool, src: Msg, dst: Msg): void {
+  msgReleaseData(pool, dst);
+  const from = src.mbufs;
+  for (let i = 0; i < from.length; i++) dst.mbufs.push(from[i]!);
+  clear(from);
+  dst.start = src.start;
+  dst.end = src.end;
+  dst.mlen = src.mlen;
+  src.start = src.end = src.mlen = 0;
+}
+
 /** Drop a message's bytes but keep the message (a request written to its server needs no bytes). */
 export function msgReleaseData(pool: MsgPool, msg: Msg): void {
   const mbufs = msg.mbufs;

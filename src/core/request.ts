@@ -2,7 +2,7 @@
 
 import type { ClientConn } from "./client.ts";
 import type { Context } from "./context.ts";
-import { clear, type Msg, msgReleaseData } from "./message.ts";
+import { clear, type Msg, msgMoveData, msgReleaseData } from "./message.ts";
 import { SP } from "../stats/table.ts";
 import { MsgWriter } from "./msg_io.ts";
 import type { ServerPool } from "./pool.ts";
@@ -32,6 +32,21 @@ export function reqForwardError(client: ClientConn, msg: Msg, err: Msg["err"]): 
   client.reqDone(msg);
 }
 
+const allKeys: number[] = [];
+
+/** Replace the bytes of a multi-key request that goes whole with its one fragment's (Proto.rewritesWhole). */
+function reqRewriteWhole(ctx: Context, pool: ServerPool, msg: Msg, nkeys: number): void {
+  const msgs = ctx.msgs;
+  const tmp = msgs.get(true, null);
+  clear(allKeys);
+  for (let k = 0; k < nkeys; k++) allKeys.push(k);
+  writer.begin(msgs.mbufs, tmp);
+  pool.proto.buildFragment(writer, msg, allKeys);
+  writer.end();
+  msgMoveData(msgs, tmp, msg);
+  msgs.put(tmp);
+}
+
 /**
  * Split a multi-key request into one fragment per server, keys in request order within each.
  * Returns false when every key lives on the same server: the request then goes whole.
@@ -50,7 +65,13 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
   }
   if (same) {
     msg.multikey = true;
-    return false;
+    if (!pool.proto.rewritesWhole) return false;
+    reqRewriteWhole(ctx, pool, msg, nkeys);
+    // its key positions are gone with its old bytes: send it where they pointed
+    const s = serverOfKey[0]!;
+    if (s === null) reqForwardError(client, msg, "ECONNREFUSED");
+    else s.conn().enqueue(msg);
+    return true;
   }
 
   // groups in order of first key; scratch arrays reused across requests (no allocation per key)
@@ -78,7 +99,7 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
     frag.type = msg.type;
     frag.narg = groupKeys[g]!.length;
     msg.frags.push(frag);
-    pool.stats[SP.fragments]!++;
+    // nutcracker 0.5.0 declares the `fragments` counter and never counts it: it stays 0 here too
   }
   // the fragments carry every byte the servers need
   msgReleaseData(msgs, msg);

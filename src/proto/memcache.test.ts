@@ -145,15 +145,20 @@ const requests: ReqVector[] = [
   { name: "mn", wire: "mn\r\n", type: "REQ_MC_MN", keys: [] },
   { name: "mn with a token (memcached ignores it)", wire: "mn q\r\n", type: "REQ_MC_MN", keys: [] },
   { name: "me", wire: "me k\r\n", type: "REQ_MC_ME", keys: ["k"] },
+  // control bytes in keys: forwarded, as twemproxy 0.5.0 and memcached take them
+  { name: "key with a control byte", wire: "get a\x01b\r\n", type: "REQ_MC_GET", keys: ["a\x01b"] },
+  { name: "key with a tab", wire: "get a\tb\r\n", type: "REQ_MC_GET", keys: ["a\tb"] },
+  { name: "key with DEL", wire: "get k\x7f\r\n", type: "REQ_MC_GET", keys: ["k\x7f"] },
+  { name: "set key with SOH, STX and DEL", wire: "set key\x01\x02\x7f 0 0 2\r\nab\r\n", type: "REQ_MC_SET", keys: ["key\x01\x02\x7f"] },
+  { name: "keys with control bytes in a multi-get", wire: "get \x01 a\x1b \x7f\r\n", type: "REQ_MC_GET", keys: ["\x01", "a\x1b", "\x7f"] },
   // errors: twemproxy 0.5.0 closes the client on each of these (checked with the binary),
-  // except the control bytes, which it forwards and we refuse
+  // except an LF or a NUL inside a key, which it forwards and we refuse (memcached would end or
+  // cut the line there and answer twice)
+  { name: "key with a NUL", wire: "set k\x00 0 0 1\r\na\r\n", error: true },
   { name: "251-byte key", wire: `get ${k251}\r\n`, error: true },
   { name: "251-byte key in set", wire: `set ${k251} 0 0 1\r\na\r\n`, error: true },
   { name: "251-byte key in mg", wire: `mg ${k251} v\r\n`, error: true },
-  { name: "key with a control byte", wire: "get a\x01b\r\n", error: true },
-  { name: "key with a tab", wire: "get a\tb\r\n", error: true },
-  { name: "key with DEL", wire: "get k\x7f\r\n", error: true },
-  { name: "key with a NUL", wire: "set k\x00 0 0 1\r\na\r\n", error: true },
+  { name: "key with an LF", wire: "get a\nb\r\n", error: true },
   { name: "bare LF ending the line", wire: "get k\n", error: true },
   { name: "CR without LF", wire: "get a\rb\r\n", error: true },
   { name: "bad length", wire: "set k 0 0 x\r\nabc\r\n", error: true },
@@ -268,7 +273,7 @@ describe("memcacheParseReq()", () => {
 
   it("fails a runaway command name, key or number before the line ends", () => {
     // bounded work on garbage: no CRLF ever comes, yet each is refused as soon as it cannot match
-    for (const wire of ["abcdefghijkl", `get ${k251}`, `set ${k251}`, "get k\x00"]) {
+    for (const wire of ["abcdefghijkl", `get ${k251}`, `set ${k251}`, "get k\n", "get k\x00"]) {
       const { msgs, error } = run([bytes(wire)], memcacheParseReq, 512);
       expect(error, wire).toBe(true);
       expect(msgs).toHaveLength(0);
@@ -580,10 +585,12 @@ describe("memcacheProto", () => {
       const pool = new MsgPool(new MbufPool(mbufSize));
       const w = new MsgWriter();
       const cases: [string, number[], string][] = [
-        ["get a b c\r\n", [0, 2], "get a c\r\n"],
-        ["gets  a  b\r\n", [1], "gets  b\r\n"],
-        ["gat 10 a b c\r\n", [2, 0], "gat 10 c a\r\n"],
-        [`get ${keys100.join(" ")}\r\n`, [99, 50], `get ${keys100[99]} ${keys100[50]}\r\n`],
+        // nutcracker's form: every key followed by a space (memcache_fragment_retrieval)
+        ["get a b c\r\n", [0, 2], "get a c \r\n"],
+        ["gets  a  b\r\n", [1], "gets b \r\n"],
+        ["  get a b\r\n", [1, 0], "get b a \r\n"],
+        ["gat 10 a b c\r\n", [2, 0], "gat 10 c a \r\n"],
+        [`get ${keys100.join(" ")}\r\n`, [99, 50], `get ${keys100[99]} ${keys100[50]} \r\n`],
       ];
       for (const [wire, idx, want] of cases) {
         const owner = parseOne(pool, wire, memcacheParseReq);

@@ -8,8 +8,8 @@
 // there). Bad input returns ERROR, which closes the connection; nothing throws.
 //
 // Requests accept what twemproxy 0.5.0 accepts (checked against the binary), plus gat/gats and
-// the meta commands, and reject control bytes in keys, which twemproxy and memcached 1.6 let
-// through. Request fields on the msg once parsed:
+// the meta commands; keys may hold any byte but space and CR, as in twemproxy, except LF and NUL,
+// which make memcached end or cut the line inside the key. Request fields on the msg once parsed:
 //
 //   type      McType REQ_MC_*                     noreply  `noreply` token seen
 //   keys      (mbuf index, offset, length) per key quit     the request is `quit`
@@ -43,6 +43,7 @@ const CR = 13;
 const LF = 10;
 const SP = 32;
 const DEL = 127;
+const NUL = 0;
 const MINUS = 45; // '-'
 const LOWER_B = 98; // 'b'
 const LOWER_N = 110; // 'n'
@@ -83,7 +84,7 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-/** A byte no key or meta token may hold: space, control characters and DEL. */
+/** A byte no meta flag token may hold: space, control characters and DEL. */
 function isCtl(c: number): boolean {
   return c < SP || c === DEL;
 }
@@ -159,7 +160,8 @@ export function memcacheParseReq(msg: Msg): ParseResult {
             p++;
             break;
           }
-          if (isCtl(ch)) return ParseResult.ERROR; // CR here: empty key
+          // CR here: an empty key; LF and NUL: see SW_KEY
+          if (ch === CR || ch === LF || ch === NUL) return ParseResult.ERROR;
           keys.push(idx, p, 0);
           rlen = 0;
           state = SW_KEY;
@@ -173,7 +175,10 @@ export function memcacheParseReq(msg: Msg): ParseResult {
           while (i < e) {
             c = buf[i]!;
             if (c === SP || c === CR) break;
-            if (isCtl(c)) return ParseResult.ERROR;
+            // twemproxy takes any other byte, control characters too, as memcached does; an LF
+            // would end memcached's line inside the key, a NUL cut it (memcached reads it as a C
+            // string), either one desynchronising the connection
+            if (c === LF || c === NUL) return ParseResult.ERROR;
             i++;
           }
           rlen += i - p;

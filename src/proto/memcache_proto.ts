@@ -1,8 +1,9 @@
 // The memcache protocol as the core sees it: parsers, quit, multi-get split/merge, SERVER_ERROR replies.
 //
 // Splitting (nc_memcache.c memcache_fragment): get, gets, gat and gats with several keys go to
-// each server as `<the owner's bytes before its first key><key> <key>...\r\n`, which keeps the
-// command name and gat's exptime without re-parsing them. Merging (memcache_post_coalesce): the
+// each server as `get <key> <key> \r\n`, as nutcracker writes them (gat/gats keep the owner's
+// bytes before the first key, which carry the exptime unparsed); so does a multi-get whose keys
+// all live on one server, since nutcracker splits every multi-key get, even into one part. Merging (memcache_post_coalesce): the
 // VALUE blocks of the parts' replies (recorded by memcacheParseRsp in msg.keys) are laid out in
 // request-key order, then one END. A failed part makes the whole reply `SERVER_ERROR <strerror>`,
 // and a part that answered anything but VALUE/END `SERVER_ERROR Invalid argument` (EINVAL), as in
@@ -18,6 +19,8 @@ import { type Proto, ReqAction, type ReqClient } from "./types.ts";
 
 const enc = new TextEncoder();
 const END = enc.encode("END\r\n");
+const GET = enc.encode("get ");
+const GETS = enc.encode("gets ");
 /** One encoded reply per errno, built on first use (twemproxy's msg_get_error formats each time). */
 const errorReplies = new Map<ErrnoName | null, Uint8Array>();
 // scratch for the merge: per part, how many of its blocks are placed; reused, one merge at a time
@@ -49,17 +52,29 @@ function span(msg: Msg, sidx: number, soff: number, eidx: number, eoff: number):
   return n + eoff;
 }
 
-/** Write the part of `owner` that carries the keys `keyIdx` (indexes into owner.keys / 3). */
+/**
+ * Write the part of `owner` that carries the keys `keyIdx` (indexes into owner.keys / 3). get and
+ * gets are written as memcache_fragment_retrieval writes them, each key followed by a space
+ * (`get a b \r\n`), so the servers receive, and request_bytes counts, nutcracker's bytes.
+ */
 export function memcacheBuildFragment(w: MsgWriter, owner: Msg, keyIdx: readonly number[]): void {
   const keys = owner.keys;
-  // "get ", "gets ", "gat <exptime> ": everything before the first key
-  w.range(owner, 0, owner.start, span(owner, 0, owner.start, keys[0]!, keys[1]!));
+  const t = owner.type;
+  if (t === McType.REQ_MC_GET) w.bytes(GET);
+  else if (t === McType.REQ_MC_GETS) w.bytes(GETS);
+  // gat/gats (ours): everything before the first key, which keeps the exptime unparsed
+  else w.range(owner, 0, owner.start, span(owner, 0, owner.start, keys[0]!, keys[1]!));
   for (let i = 0; i < keyIdx.length; i++) {
     const k = keyIdx[i]! * 3;
-    if (i > 0) w.byte(32); // ' '
     w.range(owner, keys[k]!, keys[k + 1]!, keys[k + 2]!);
+    w.byte(32); // ' '
   }
   w.crlf();
+}
+
+/** A part of a multi-get answered with something other than VALUE blocks and END (pre_coalesce's EINVAL). */
+export function memcachePartRefused(_req: Msg, rsp: Msg): boolean {
+  return rsp.type !== McType.RSP_MC_VALUE && rsp.type !== McType.RSP_MC_END;
 }
 
 /** Merge the parts' replies into one: VALUE blocks in request-key order, then END. */
@@ -69,9 +84,7 @@ export function memcacheCoalesce(owner: Msg): Uint8Array {
   let total = END.length;
   for (const f of frags) {
     const rsp = f.peer;
-    if (rsp === null || (rsp.type !== McType.RSP_MC_VALUE && rsp.type !== McType.RSP_MC_END)) {
-      return errorReply("EINVAL");
-    }
+    if (rsp === null || memcachePartRefused(f, rsp)) return errorReply("EINVAL");
     const k = rsp.keys;
     for (let i = 2; i < k.length; i += 3) total += k[i]!;
   }
@@ -124,7 +137,9 @@ export const memcacheProto: Proto = {
   },
 
   fragmentable: memcacheFragmentable,
+  rewritesWhole: true,
   buildFragment: memcacheBuildFragment,
+  partRefused: memcachePartRefused,
   coalesce: memcacheCoalesce,
   errorReply,
 };

@@ -2,16 +2,15 @@
 //
 // MGET answers an array in request order; DEL, UNLINK, TOUCH and EXISTS the sum of the parts'
 // integers; MSET +OK once every part succeeded. Any failed part makes the whole reply one error:
-// `-ERR <reason>` for a connection failure, or the first part's own error reply.
+// `-ERR <reason>` for a connection failure, `-ERR Invalid argument` for a part the server refused.
 
 import type { Msg } from "../core/message.ts";
 import { MsgCursor, msgCopySpan, type MsgWriter } from "../core/msg_io.ts";
-import { strerror } from "../errors.ts";
 import { RspType } from "./redis.ts";
 import { CmdShape, REDIS_COMMANDS } from "./redis_commands.ts";
+import { OK, redisErrorReply } from "./redis_replies.ts";
 
 const enc = new TextEncoder();
-const OK = enc.encode("+OK\r\n");
 const names = REDIS_COMMANDS.map((c) => enc.encode(c.name));
 const cursor = new MsgCursor();
 const MGET = REDIS_COMMANDS.findIndex((c) => c.name === "MGET") + 1;
@@ -65,12 +64,6 @@ export function redisBuildFragment(w: MsgWriter, owner: Msg, keyIdx: readonly nu
   }
 }
 
-function bytesOf(msg: Msg): Uint8Array {
-  const out = new Uint8Array(msg.mlen);
-  msg.copyTo(out, 0);
-  return out;
-}
-
 function digits(n: number): number {
   let d = n < 0 ? 2 : 1;
   for (let v = Math.abs(n); v >= 10; v = Math.floor(v / 10)) d++;
@@ -87,29 +80,40 @@ function writeUint(out: Uint8Array, at: number, n: number): number {
   return end;
 }
 
-/** Merge the parts' replies; call once every fragment is done. */
+/**
+ * A part whose reply is not of the kind its command expects: MSET parts answer a status, MGET
+ * parts an array, DEL/UNLINK/TOUCH/EXISTS parts an integer. redis_pre_coalesce turns anything
+ * else (an error such as -READONLY or -MASTERDOWN included) into EINVAL for the whole request.
+ */
+export function redisPartRefused(req: Msg, rsp: Msg): boolean {
+  const want = shapeOf(req) === CmdShape.argkvx ? RspType.STATUS : req.type === MGET ? RspType.MULTIBULK : RspType.INTEGER;
+  return rsp.type !== want;
+}
+
+/**
+ * Merge the parts' replies; call once every fragment is done. A part whose reply is not of the
+ * kind its command expects (an error such as -READONLY or -MASTERDOWN included) fails the whole
+ * request with EINVAL, as redis_pre_coalesce does: `-ERR Invalid argument`.
+ */
 export function redisCoalesce(owner: Msg): Uint8Array {
   const frags = owner.frags;
   for (const f of frags) {
-    if (f.error) return enc.encode(`-ERR ${strerror(f.err)}\r\n`);
-  }
-  for (const f of frags) {
-    if (f.peer!.type === RspType.ERROR) return bytesOf(f.peer!);
+    if (f.error) return redisErrorReply(f.err);
   }
   const shape = shapeOf(owner);
   if (shape === CmdShape.argkvx) {
-    for (const f of frags) if (f.peer!.type !== RspType.STATUS) return bytesOf(f.peer!);
+    for (const f of frags) if (f.peer!.type !== RspType.STATUS) return redisErrorReply("EINVAL");
     return OK;
   }
   if (owner.type === MGET) {
     for (const f of frags) {
-      if (f.peer!.type !== RspType.MULTIBULK || f.peer!.integer !== f.narg) return bytesOf(f.peer!);
+      if (f.peer!.type !== RspType.MULTIBULK || f.peer!.integer !== f.narg) return redisErrorReply("EINVAL");
     }
     return mget(owner);
   }
   let sum = 0;
   for (const f of frags) {
-    if (f.peer!.type !== RspType.INTEGER) return bytesOf(f.peer!);
+    if (f.peer!.type !== RspType.INTEGER) return redisErrorReply("EINVAL");
     sum += f.peer!.integer;
   }
   return enc.encode(`:${sum}\r\n`);

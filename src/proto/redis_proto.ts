@@ -1,24 +1,16 @@
 // The redis protocol as the core sees it: parsers, local replies (PING, AUTH), QUIT, `-ERR` replies.
 
-import type { ErrnoName } from "../../runtime/types.ts";
 import type { PoolConf } from "../conf/types.ts";
 import type { Msg } from "../core/message.ts";
 import { MsgCursor, msgKeyEquals } from "../core/msg_io.ts";
-import { strerror } from "../errors.ts";
 import { redisParseReq, redisParseRsp, requestCommand, RspType } from "./redis.ts";
 import { CmdLocal, REDIS_COMMANDS } from "./redis_commands.ts";
-import { redisBuildFragment, redisCoalesce, redisFailClosesClient, redisFragmentable } from "./redis_fragment.ts";
+import { redisBuildFragment, redisCoalesce, redisFailClosesClient, redisFragmentable, redisPartRefused } from "./redis_fragment.ts";
+import { AUTH_REQUIRED, INVALID_PASSWORD, NO_PASSWORD, OK, PONG, redisErrorReply } from "./redis_replies.ts";
 import { type Proto, ReqAction, type ReqClient, ReqError } from "./types.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-// twemproxy's canned replies (nc_redis.c rsp_*)
-const PONG = enc.encode("+PONG\r\n");
-const OK = enc.encode("+OK\r\n");
-const INVALID_PASSWORD = enc.encode("-ERR invalid password\r\n");
-const AUTH_REQUIRED = enc.encode("-NOAUTH Authentication required\r\n");
-const NO_PASSWORD = enc.encode("-ERR Client sent AUTH, but no password is set\r\n");
-const errorReplies = new Map<ErrnoName | null, Uint8Array>();
 const passwords = new WeakMap<PoolConf, Uint8Array>();
 
 function bulk(s: string): string {
@@ -109,15 +101,10 @@ export const redisProto: Proto = {
   isFailure: redisFailure,
   isSentinelReply: () => false,
   fragmentable: redisFragmentable,
+  rewritesWhole: false,
   buildFragment: redisBuildFragment,
+  partRefused: redisPartRefused,
   coalesce: redisCoalesce,
 
-  errorReply(err: ErrnoName | null): Uint8Array {
-    let r = errorReplies.get(err);
-    if (r === undefined) {
-      r = enc.encode(`-ERR ${strerror(err)}\r\n`);
-      errorReplies.set(err, r);
-    }
-    return r;
-  },
+  errorReply: redisErrorReply,
 };

@@ -57,8 +57,18 @@ export interface Proto {
   isSentinelReply(rsp: Msg): boolean;
   /** Whether a request with several keys may be split per server (MGET, DEL, get...). */
   fragmentable(msg: Msg): boolean;
+  /**
+   * Whether a multi-key request whose keys all live on one server is still sent as its fragment's
+   * bytes (memcache: nutcracker's `get a b \r\n`), not as the client wrote it.
+   */
+  readonly rewritesWhole: boolean;
   /** Write the fragment of `owner` that carries the keys `keyIdx` (indexes into owner.keys / 3). */
   buildFragment(w: MsgWriter, owner: Msg, keyIdx: readonly number[]): void;
+  /**
+   * A multi-key request's part (or the whole of it, sent to one server) whose reply is not the kind
+   * its command expects: the request fails with EINVAL, as twemproxy's pre_coalesce decides.
+   */
+  partRefused(req: Msg, rsp: Msg): boolean;
   /** The one reply for a split request, from its fragments' replies (pre/post coalesce). */
   coalesce(owner: Msg): Uint8Array;
 }

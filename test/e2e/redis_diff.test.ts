@@ -32,7 +32,10 @@ const PASSWORD = "sekrit";
  */
 const CONCURRENCY = 1;
 
-/** Each system's own redis-servers: A B C plain, D E with a password, F with no memory to spare. */
+/**
+ * Each system's own redis-servers: A B C plain, D E with a password, F with no memory to spare,
+ * G a master with H its read-only replica, S a replica of a dead master that serves no stale data.
+ */
 interface Redises {
   readonly A: Backend;
   readonly B: Backend;
@@ -40,6 +43,9 @@ interface Redises {
   readonly D: Backend;
   readonly E: Backend;
   readonly F: Backend;
+  readonly G: Backend;
+  readonly H: Backend;
+  readonly S: Backend;
 }
 
 const redises = {} as Record<System, Redises>;
@@ -67,6 +73,10 @@ function poolServers(r: Redises, pool: PoolName): { port: number; name: string }
       return [{ port: r.A.port, name: "s1" }, { port: deadPort, name: "s2" }];
     case "slow":
       return [{ port: blackholePort, name: "s1" }];
+    case "ro":
+      return [{ port: r.G.port, name: "s1" }, { port: r.H.port, name: "s2" }];
+    case "stale":
+      return [{ port: r.G.port, name: "s1" }, { port: r.S.port, name: "s2" }];
   }
 }
 
@@ -80,6 +90,8 @@ const POOL_KEYS: Record<PoolName, string> = {
   dead: "",
   half: "  distribution: modula\n",
   slow: "  timeout: 400\n",
+  ro: "",
+  stale: "",
 };
 const POOLS = Object.keys(POOL_KEYS) as PoolName[];
 
@@ -114,7 +126,12 @@ beforeAll(async () => {
         startRedis(["--requirepass", PASSWORD]),
         startRedis(["--maxmemory", "1", "--maxmemory-policy", "noeviction"]),
       ]);
-      redises[sys] = { A: A!, B: B!, C: C!, D: D!, E: E!, F: F! };
+      const G = await startRedis();
+      const [H, S] = await Promise.all([
+        startRedis(["--replicaof", "127.0.0.1", String(G.port)]),
+        startRedis(["--replicaof", "127.0.0.1", String(deadPort), "--replica-serve-stale-data", "no"]),
+      ]);
+      redises[sys] = { A: A!, B: B!, C: C!, D: D!, E: E!, F: F!, G, H: H!, S: S! };
     }),
   );
 });
@@ -159,7 +176,7 @@ for (const mbuf of [512, 16384]) {
         SYSTEMS.flatMap((sys) => {
           const r = redises[sys];
           return [
-            ...[r.A, r.B, r.C, r.F].map((b) => direct(b.port, [cmd("FLUSHALL")], null)),
+            ...[r.A, r.B, r.C, r.F, r.G].map((b) => direct(b.port, [cmd("FLUSHALL")], null)),
             ...[r.D, r.E].map((b) => direct(b.port, [cmd("FLUSHALL")], PASSWORD)),
           ];
         }),

@@ -4,7 +4,7 @@ import { connect, type Socket } from "node:net";
 import { prng } from "./split.ts";
 
 /** The pools every system under test is configured with (same names, same shape, own backends). */
-export type PoolName = "two" | "three" | "auth" | "authdb" | "db" | "oom" | "dead" | "half" | "slow";
+export type PoolName = "two" | "three" | "auth" | "authdb" | "db" | "oom" | "dead" | "half" | "slow" | "ro" | "stale";
 
 /** One request sequence of the corpus. */
 export interface Sequence {
