@@ -302,13 +302,10 @@ describe("a multi-get over a dead and a live server", () => {
     expect(r).toEqual({ bytes: `SERVER_ERROR Connection refused\r\nVALUE ${live[0]} 0 2\r\nok\r\nEND\r\n`, closedByPeer: true });
   });
 
-  // KNOWN DIFFERENCE, pinned with it.fails: nutcracker 0.5.0 fragments every multi-key get, even
-  // when all keys land on one server, so a refused connect there closes the client like a split
-  // get does. We keep the client open (and answer the next request). When this is fixed, the
-  // test fails as "expected to fail": make it a plain it().
+  // nutcracker 0.5.0 splits every multi-key get, even into one part when all keys land on one
+  // server, so a refused connect there closes the client as it does for a split get
   it("a multi-key get whose keys all sit on the refusing server closes the client", async () => {
     const r = await untilClosed(deadPort, `get ${dead[0]} ${dead[1]}\r\nget ${live[0]}\r\n`, 1500);
-    // ours today: {"bytes":"SERVER_ERROR Connection refused\r\nVALUE <live> 0 2\r\nok\r\nEND\r\n","closedByPeer":false}
     expect(r).toEqual({ bytes: "SERVER_ERROR Connection refused\r\n", closedByPeer: true });
   });
 });
