@@ -18,8 +18,6 @@ import {
   DELTA_EOM,
   DELTA_NON_NUMERIC,
   DELTA_OK,
-  delta,
-  deltaBuf,
   doAddDelta,
   setNoreplyMaybe,
   writeData,
@@ -348,10 +346,11 @@ function processArithmetic(s: Session, incr: boolean): void {
     s.outString(R_INVALID_DELTA);
     return;
   }
-  switch (doAddDelta(st, s.line, ks, ke, incr, d, u64Exact(d), 0)) {
+  const res = s.delta;
+  switch (doAddDelta(st, s.line, ks, ke, incr, d, u64Exact(s.line, s.ts(2), s.te(2), d), 0, res)) {
     case DELTA_OK:
       if (!s.noreply) {
-        s.out.bytes(deltaBuf, 0, delta.len);
+        s.out.bytes(res.digits, 0, res.len);
         s.out.byte(13);
         s.out.byte(10);
       }

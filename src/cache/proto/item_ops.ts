@@ -38,16 +38,34 @@ export const DELTA_CAS_MISMATCH = 4;
 /** No memory for a value that grew (memcached's EOM). */
 export const DELTA_EOM = 5;
 
-/** The new value's digits after a DELTA_OK (deltaBuf[0..deltaLen)) and the item's slot. */
-export const deltaBuf = new Uint8Array(24);
-export const delta = { len: 0, slot: -1 };
+/**
+ * Where doAddDelta leaves a DELTA_OK: the new value's digits (`digits[0..len)`, what incr/decr
+ * reply) and the item's slot. Each session has one (memcached's do_add_delta writes into a buffer
+ * of its caller), so a request allocates nothing.
+ */
+export class DeltaResult {
+  /** 2^64 - 1 has 20 digits. */
+  readonly digits = new Uint8Array(24);
+  len = 0;
+  slot = -1;
+}
 
 /**
  * memcached's do_add_delta on key `kb[ks..ke)`: incr (wrapping at 2^64) or decr (stopping at 0)
  * the item's decimal value; refuses empty, too-large (chunked) and non-numeric values and, with
- * `reqCas` != 0, a different cas.
+ * `reqCas` != 0, a different cas. Returns a DELTA_* code; on DELTA_OK the value is in `res`.
  */
-export function doAddDelta(st: CacheStore, kb: Uint8Array, ks: number, ke: number, incr: boolean, d: number, dBig: bigint, reqCas: number): number {
+export function doAddDelta(
+  st: CacheStore,
+  kb: Uint8Array,
+  ks: number,
+  ke: number,
+  incr: boolean,
+  d: number,
+  dBig: bigint,
+  reqCas: number,
+  res: DeltaResult,
+): number {
   const i = st.get(kb, ks, ke, false);
   if (i < 0) return DELTA_NOT_FOUND;
   const nkey = st.nkey[i]!;
@@ -55,19 +73,21 @@ export function doAddDelta(st: CacheStore, kb: Uint8Array, ks: number, ke: numbe
   if (nb <= 2 || ITEM_HEADER + nkey + 1 + (st.flags[i] === 0 ? 0 : 4) + nb > st.chunkMax) return DELTA_NON_NUMERIC;
   if (reqCas !== 0 && st.cas[i] !== reqCas) return DELTA_CAS_MISMATCH;
   const at = st.base(i) + nkey;
-  const v = parseU64(st.buf(i), at, at + nb);
+  const buf = st.buf(i);
+  const v = parseU64(buf, at, at + nb);
   if (v < 0) return DELTA_NON_NUMERIC;
-  const r = addDelta(v, u64Exact(v), d, dBig, incr);
+  const r = addDelta(v, u64Exact(buf, at, at + nb, v), d, dBig, incr);
   if (incr) st.stats.incr_hits++;
   else st.stats.decr_hits++;
+  const digits = res.digits;
   let len: number;
-  if (typeof r === "number") len = writeDecimal(deltaBuf, 0, r);
+  if (typeof r === "number") len = writeDecimal(digits, 0, r);
   else {
     const t = r.toString();
-    for (let k = 0; k < t.length; k++) deltaBuf[k] = t.charCodeAt(k);
+    for (let k = 0; k < t.length; k++) digits[k] = t.charCodeAt(k);
     len = t.length;
   }
-  delta.len = len;
-  delta.slot = st.replaceValue(i, deltaBuf, len);
-  return delta.slot < 0 ? DELTA_EOM : DELTA_OK;
+  res.len = len;
+  res.slot = st.replaceValue(i, digits, len);
+  return res.slot < 0 ? DELTA_EOM : DELTA_OK;
 }

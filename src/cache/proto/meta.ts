@@ -13,13 +13,14 @@ import { IT_FETCHED, IT_KEY_BINARY, IT_STALE, IT_TOKEN_SENT, ITEM_HEADER, NO_MEM
 import { writeData } from "./item_ops.ts";
 import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR } from "./replies.ts";
 import { R_NO_MEMORY, R_TOO_LARGE, refuse } from "./storage.ts";
-import { metaKey, scratch, slabClass } from "./meta_line.ts";
+import { metaKey, slabClass } from "./meta_line.ts";
 import { hashMurmur } from "../../hashkit/murmur.ts";
-import { MAX_OPT_TOKENS, MAX_OPAQUE, metaCheckLine, metaEchoTokens, of, keyBuf, preparse, badOpaque, R_EN, R_FLAGS_TOO_LONG, R_FLAGS_TOO_LONG_MG, R_MS_MODE, R_OPAQUE_TOO_LONG } from "./meta_flags.ts";
+import { MAX_OPT_TOKENS, MAX_OPAQUE, metaCheckLine, metaEchoTokens, preparse, badOpaque, R_EN, R_FLAGS_TOO_LONG, R_FLAGS_TOO_LONG_MG, R_MS_MODE, R_OPAQUE_TOO_LONG } from "./meta_flags.ts";
 
 /** mg: fetch with flags (memcached's process_mget_command). */
 export function processMget(s: Session): void {
   const st = s.ctx.store;
+  const of = s.of;
   const stats = st.stats;
   const b = s.line;
   const nt = s.nt;
@@ -61,7 +62,7 @@ export function processMget(s: Session): void {
       created = true;
     }
   }
-  const m = scratch;
+  const m = s.replyLine;
   m.reset();
   if (i >= 0) {
     const nb = st.nbytes[i]!;
@@ -172,6 +173,7 @@ export function processMget(s: Session): void {
 /** ms: the request line of a meta set (memcached's process_mset_command); the data follows. */
 export function processMset(s: Session): void {
   const st = s.ctx.store;
+  const of = s.of;
   const b = s.line;
   const nt = s.nt;
   if (nt < 3) {
@@ -272,11 +274,12 @@ export function processMset(s: Session): void {
 /** md: delete or invalidate (memcached's process_mdelete_command). */
 export function processMdelete(s: Session): void {
   const st = s.ctx.store;
+  const of = s.of;
   const b = s.line;
   const nt = s.nt;
   if (!metaCheckLine(s)) return;
   s.noreply = of.noReply;
-  const m = scratch;
+  const m = s.replyLine;
   m.reset();
   m.str("NF"); // the status is filled in below
   if (!metaEchoTokens(s, m)) return;
@@ -321,6 +324,7 @@ export function processMe(s: Session): void {
   let ks = s.ts(1);
   let ke = s.te(1);
   if (s.nt >= 4 && s.tlen(2) === 1 && b[s.ts(2)] === 98) {
+    const keyBuf = s.of.keyBuf;
     const n = base64Decode(b, ks, ke, keyBuf);
     if (n === 0) {
       s.outString(R_BAD_FORMAT);
@@ -336,7 +340,7 @@ export function processMe(s: Session): void {
     s.outString(R_EN);
     return;
   }
-  const m = scratch;
+  const m = s.replyLine;
   m.reset();
   m.str("ME ");
   const nkey = st.nkey[i]!;

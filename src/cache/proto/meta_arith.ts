@@ -1,11 +1,11 @@
 // ma: incr/decr with flags (memcached 1.6.18's process_marithmetic_command).
 
 import type { Session } from "./session.ts";
-import { DELTA_CAS_MISMATCH, DELTA_EOM, DELTA_NON_NUMERIC, DELTA_NOT_FOUND, DELTA_OK, delta, deltaBuf, doAddDelta } from "./item_ops.ts";
-import { metaKey, scratch } from "./meta_line.ts";
+import { DELTA_CAS_MISMATCH, DELTA_EOM, DELTA_NON_NUMERIC, DELTA_NOT_FOUND, DELTA_OK, doAddDelta } from "./item_ops.ts";
+import { metaKey } from "./meta_line.ts";
 import { R_NON_NUMERIC, R_OUT_OF_MEMORY } from "./replies.ts";
 import { NREAD_ADD, STORED } from "../store/store.ts";
-import { MAX_OPAQUE, metaCheckLine, metaEchoTokens, of, R_MA_MODE, R_OPAQUE_TOO_LONG, R_VIVIFY_OOM } from "./meta_flags.ts";
+import { MAX_OPAQUE, metaCheckLine, metaEchoTokens, R_MA_MODE, R_OPAQUE_TOO_LONG, R_VIVIFY_OOM } from "./meta_flags.ts";
 
 /** ma: incr/decr with flags (memcached's process_marithmetic_command). */
 export function processMarithmetic(s: Session): void {
@@ -13,6 +13,7 @@ export function processMarithmetic(s: Session): void {
   const b = s.line;
   const nt = s.nt;
   if (!metaCheckLine(s)) return;
+  const of = s.of;
   s.noreply = of.noReply;
   let incr = true;
   switch (of.mode) {
@@ -28,17 +29,19 @@ export function processMarithmetic(s: Session): void {
       s.outError(R_MA_MODE);
       return;
   }
-  const m = scratch;
+  const m = s.replyLine;
   m.reset();
   let slot = -1;
   let created = false;
   let skip = false;
   let vlen = 0;
-  switch (doAddDelta(st, of.kb, of.ks, of.ke, incr, of.delta, of.deltaBig, of.reqCas)) {
+  const res = s.delta;
+  const digits = res.digits;
+  switch (doAddDelta(st, of.kb, of.ks, of.ke, incr, of.delta, of.deltaBig, of.reqCas, res)) {
     case DELTA_OK:
       skip = s.noreply;
-      slot = delta.slot;
-      vlen = delta.len;
+      slot = res.slot;
+      vlen = res.len;
       break;
     case DELTA_NON_NUMERIC:
       s.outError(R_NON_NUMERIC);
@@ -50,11 +53,11 @@ export function processMarithmetic(s: Session): void {
       if (of.vivify) {
         const v = of.initial <= Number.MAX_SAFE_INTEGER ? String(of.initial) : of.initialBig.toString();
         vlen = v.length;
-        for (let k = 0; k < vlen; k++) deltaBuf[k] = v.charCodeAt(k);
+        for (let k = 0; k < vlen; k++) digits[k] = v.charCodeAt(k);
         const nkey = of.ke - of.ks;
         const d = new Uint8Array(nkey + vlen + 2);
         d.set(of.kb.subarray(of.ks, of.ke), 0);
-        d.set(deltaBuf.subarray(0, vlen), nkey);
+        d.set(digits.subarray(0, vlen), nkey);
         d[nkey + vlen] = 13;
         d[nkey + vlen + 1] = 10;
         if (!st.sizeOk(nkey, 0, vlen + 2) || !st.memoryOk(nkey, vlen + 2)) {
@@ -116,7 +119,7 @@ export function processMarithmetic(s: Session): void {
     if (of.value) {
       m.byte(13);
       m.byte(10);
-      m.bytes(deltaBuf, 0, vlen);
+      m.bytes(digits, 0, vlen);
     }
   } else {
     if (!metaEchoTokens(s, m)) return;

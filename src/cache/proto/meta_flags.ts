@@ -1,4 +1,4 @@
-// Meta command flags: memcached 1.6.18's _meta_flag_preparse and the shared flag state and errors.
+// Meta command flags: memcached 1.6.18's _meta_flag_preparse into a session's MetaFlags, and the checks md and ma share.
 
 import type { Session } from "./session.ts";
 import { ascii } from "./output.ts";
@@ -27,41 +27,52 @@ export const R_MA_MODE = ascii("CLIENT_ERROR invalid mode for ma M token\r\n");
 export const R_EN = ascii("EN\r\n");
 export const R_VIVIFY_OOM = ascii("SERVER_ERROR Out of memory allocating new item\r\n");
 
-/** memcached's struct _meta_flags, reused for every request. */
-export const of = {
-  hasError: false,
-  noUpdate: false,
-  locked: false,
-  vivify: false,
-  value: false,
-  setStale: false,
-  noReply: false,
-  hasCas: false,
-  newTtl: false,
-  keyBinary: false,
-  mode: 0,
-  exptime: 0,
-  autovivExptime: 0,
-  recacheTime: 0,
-  clientFlags: 0,
-  reqCas: 0,
-  delta: 1,
-  deltaBig: 1n,
-  initial: 0,
-  initialBig: 0n,
-  errstr: R_BAD_FORMAT,
-  // the key after preparse: kb[ks..ke) (the line, or the decoded key in keyBuf)
-  kb: new Uint8Array(0) as Uint8Array,
-  ks: 0,
-  ke: 0,
-};
-export const keyBuf = new Uint8Array(256);
-const seen = new Uint8Array(127);
+const EMPTY = new Uint8Array(0);
 
-/** memcached's _meta_flag_preparse from token `start`: false when the request must fail (with of.errstr). */
+/**
+ * memcached's struct _meta_flags: what preparse() read from a meta request's flags. Each session
+ * has one, reused for every request (memcached's is a local of the command), so a request
+ * allocates nothing.
+ */
+export class MetaFlags {
+  hasError = false;
+  noUpdate = false;
+  locked = false;
+  vivify = false;
+  value = false;
+  setStale = false;
+  noReply = false;
+  hasCas = false;
+  newTtl = false;
+  keyBinary = false;
+  mode = 0;
+  exptime = 0;
+  autovivExptime = 0;
+  recacheTime = 0;
+  clientFlags = 0;
+  reqCas = 0;
+  delta = 1;
+  deltaBig = 1n;
+  initial = 0;
+  initialBig = 0n;
+  errstr: Uint8Array = R_BAD_FORMAT;
+  // the key after preparse: kb[ks..ke) (the line, or the decoded key in keyBuf)
+  kb: Uint8Array = EMPTY;
+  ks = 0;
+  ke = 0;
+  /** A base64 key (b flag) decoded; also me's. */
+  readonly keyBuf = new Uint8Array(256);
+  /** Flags met so far in this request, by byte. */
+  readonly seen = new Uint8Array(127);
+}
+
+/** memcached's _meta_flag_preparse from token `start` into `s.of`: false when the request must fail (with of.errstr). */
 export function preparse(s: Session, start: number): boolean {
   const st = s.ctx.store;
   const b = s.line;
+  const of = s.of;
+  const keyBuf = of.keyBuf;
+  const seen = of.seen;
   of.hasError = false;
   of.noUpdate = of.locked = of.vivify = of.value = of.setStale = of.noReply = of.hasCas = of.newTtl = of.keyBinary = false;
   of.mode = 0;
@@ -172,7 +183,7 @@ export function preparse(s: Session, start: number): boolean {
           of.hasError = true;
         } else {
           of.initial = j;
-          of.initialBig = u64Exact(j);
+          of.initialBig = u64Exact(b, ts + 1, te, j);
         }
         break;
       }
@@ -184,7 +195,7 @@ export function preparse(s: Session, start: number): boolean {
           of.hasError = true;
         } else {
           of.delta = d;
-          of.deltaBig = u64Exact(d);
+          of.deltaBig = u64Exact(b, ts + 1, te, d);
         }
         break;
       }
@@ -238,6 +249,7 @@ export function metaCheckLine(s: Session): boolean {
  */
 export function metaEchoTokens(s: Session, m: LineBuf): boolean {
   const b = s.line;
+  const of = s.of;
   for (let k = 2; k < s.nt - 1; k++) {
     const ts = s.ts(k);
     if (b[ts] === 79) {

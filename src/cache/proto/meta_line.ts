@@ -1,4 +1,4 @@
-// The scratch line meta replies are built in before they are committed, and memcached's slab classes (for `me`).
+// The line meta replies are built in before they are committed, and memcached's slab classes (for `me`).
 //
 // A meta reply line is assembled whole, then copied out: memcached can still fail a request
 // half-way through its flags (an opaque token too long) and must then send only the error.
@@ -8,8 +8,12 @@ import { decimalLength, writeDecimal } from "./numbers.ts";
 
 /** A growable byte line, reset per request. */
 export class LineBuf {
-  buf = new Uint8Array(4096);
+  buf: Uint8Array;
   len = 0;
+
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
 
   reset(): void {
     this.len = 0;
@@ -59,9 +63,6 @@ export class LineBuf {
     this.byte(c);
   }
 }
-
-/** The one scratch line (the server is single-threaded and a request never nests). */
-export const scratch = new LineBuf();
 
 /** memcached's META_KEY: " k<key>", or " k<base64 key> b" for a binary key. */
 export function metaKey(m: LineBuf, kb: Uint8Array, ks: number, ke: number, binary: boolean): void {

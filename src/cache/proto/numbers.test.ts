@@ -1,7 +1,7 @@
 // parseU32/parseI32/parseU64 read tokens as memcached's safe_strto* do (64-bit Linux), addDelta wraps like uint64_t.
 
 import { describe, expect, it } from "vitest";
-import { addDelta, decimalLength, lastU64Big, parseI32, parseU32, parseU64, u64Exact, writeDecimal } from "./numbers.ts";
+import { addDelta, decimalLength, parseI32, parseU32, parseU64, u64Exact, writeDecimal } from "./numbers.ts";
 
 const t = (s: string): [Uint8Array, number, number] => [Buffer.from(s, "latin1"), 0, s.length];
 
@@ -47,11 +47,12 @@ describe("parseI32 (safe_strtol into int32_t)", () => {
 });
 
 describe("parseU64 (safe_strtoull)", () => {
-  it("reads small values as numbers and big ones exactly through lastU64Big", () => {
+  it("reads small values as numbers, and big ones exactly through u64Exact", () => {
     expect(parseU64(...t("123"))).toBe(123);
+    expect(u64Exact(...t("123"), 123)).toBe(123n);
     expect(parseU64(...t("18446744073709551615"))).toBe(18446744073709551615);
-    expect(lastU64Big).toBe(18446744073709551615n);
-    expect(u64Exact(parseU64(...t("9007199254740993")))).toBe(9007199254740993n);
+    expect(u64Exact(...t("18446744073709551615"), parseU64(...t("18446744073709551615")))).toBe(18446744073709551615n);
+    expect(u64Exact(...t(" +9007199254740993\r"), parseU64(...t(" +9007199254740993\r")))).toBe(9007199254740993n);
     expect(parseU64(...t("18446744073709551616"))).toBe(-1);
     expect(parseU64(...t("-1"))).toBe(-1);
     const v = Buffer.from("12 34\r\n", "latin1"); // an item value: strtoull stops at the space

@@ -11,9 +11,6 @@ const TWO32 = 4294967296;
 const TWO63 = 1n << 63n;
 const TWO64 = 1n << 64n;
 
-/** The exact value of the last parseU64 result that was 2^53 or more (the returned number is then rounded). */
-export let lastU64Big = 0n;
-
 /** C isspace: space, \t, \n, \v, \f, \r. */
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
@@ -121,7 +118,7 @@ export function parseI32(buf: Uint8Array, s: number, e: number): number {
 
 /**
  * memcached's safe_strtoull (delta, cas unique, meta C/J/D): -1 when not a number, else the value.
- * Values of 2^53 and more come back rounded; the exact value is then in `lastU64Big`.
+ * Values of 2^53 and more come back rounded; u64Exact() gives the exact one.
  */
 export function parseU64(buf: Uint8Array, s: number, e: number): number {
   if (!scan(buf, s, e)) return -1;
@@ -130,13 +127,17 @@ export function parseU64(buf: Uint8Array, s: number, e: number): number {
   const r = strtoull(buf);
   if (r < 0n) return -1;
   if (r >= TWO63 && sHasMinus) return -1;
-  if (r > BigInt(Number.MAX_SAFE_INTEGER)) lastU64Big = r;
   return Number(r);
 }
 
-/** The exact 64-bit value of a parseU64 result `n` (from `lastU64Big` when it was rounded). */
-export function u64Exact(n: number): bigint {
-  return n > Number.MAX_SAFE_INTEGER ? lastU64Big : BigInt(n);
+/**
+ * The exact 64-bit value of `n`, what parseU64 returned for `buf[s..e)`: BigInt(n) when that is
+ * exact (below 2^53), else the token read again as a BigInt (rare: a delta or cas that large).
+ */
+export function u64Exact(buf: Uint8Array, s: number, e: number, n: number): bigint {
+  if (n <= Number.MAX_SAFE_INTEGER) return BigInt(n);
+  scan(buf, s, e);
+  return strtoull(buf);
 }
 
 /**

@@ -15,6 +15,9 @@
 // request line that needs more input; other replies stay stacked and die with the connection.
 
 import { type CacheContext, dispatch } from "./commands.ts";
+import { DeltaResult } from "./item_ops.ts";
+import { MetaFlags } from "./meta_flags.ts";
+import { LineBuf } from "./meta_line.ts";
 import { completeNread } from "./storage.ts";
 import { OutBuf } from "./output.ts";
 import { NO_MEMORY } from "../store/store.ts";
@@ -82,6 +85,13 @@ export class Session {
   sbytes = 0;
   /** The sink asked us to wait (write returned false): the server pauses reading. */
   blocked = false;
+
+  // Per-request working state, kept here so that a request allocates nothing: the meta flags
+  // of the request (preparse), its reply line while it is built, an incr/decr result.
+  readonly of = new MetaFlags();
+  /** Room for the longest usual meta line ("VA", all flags, a 250-byte key in base64); grows past it. */
+  readonly replyLine = new LineBuf(1024);
+  readonly delta = new DeltaResult();
 
   constructor(ctx: CacheContext, sink: SessionSink) {
     this.ctx = ctx;

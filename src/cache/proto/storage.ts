@@ -6,7 +6,7 @@ import { parseI32, parseU32, parseU64 } from "./numbers.ts";
 import { EXISTS, IT_KEY_BINARY, NOT_FOUND, NREAD_SET, STORED, type CacheStore } from "../store/store.ts";
 import { setNoreplyMaybe } from "./item_ops.ts";
 import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_EXISTS, R_NOT_FOUND, R_NOT_STORED, R_STORED } from "./replies.ts";
-import { metaKey, scratch } from "./meta_line.ts";
+import { metaKey } from "./meta_line.ts";
 
 const INT_MAX = 2147483647;
 export const R_TOO_LARGE = ascii("SERVER_ERROR object too large for cache\r\n");
@@ -112,7 +112,7 @@ const EMPTY = new Uint8Array(0);
 function finalizeMset(s: Session, ret: number): void {
   if (ret === STORED && s.noreply) return; // q hides only the nominal reply
   const st = s.ctx.store;
-  const m = scratch;
+  const m = s.replyLine;
   m.reset();
   m.str(ret === STORED ? "HD" : ret === EXISTS ? "EX" : ret === NOT_FOUND ? "NF" : "NS");
   const stash = s.msStash;
