@@ -10,14 +10,13 @@ import type { CacheContext } from "./proto/commands.ts";
 import { Session } from "./proto/session.ts";
 import type { StatsView } from "./proto/stats.ts";
 import { CacheStore } from "./store/store.ts";
-import { ascii } from "./proto/output.ts";
+import { R_TOO_MANY_CONNS } from "./proto/replies.ts";
 
 /** The version our `version` and `stats` report: memcached's protocol level, then ours. */
 export const CACHE_VERSION = "1.6.18 (nutcracker-ts cache 0.5.0)";
 const CRAWL_MS = 100;
 /** Slots the crawler looks at per wake-up: ~0.2 ms of work; a million slots in ten seconds. */
 const CRAWL_SLOTS = 10_000;
-const TOO_MANY = ascii("ERROR Too many open connections\r\n");
 
 export interface CacheServerOptions {
   readonly host: string;
@@ -121,7 +120,7 @@ export class CacheServer implements CacheContext {
           // memcached's reply when it is over its connection limit
           stats.rejected_connections++;
           sock.ctx = null;
-          sock.write(TOO_MANY);
+          sock.write(R_TOO_MANY_CONNS);
           sock.end();
           return;
         }

@@ -43,6 +43,7 @@ import {
   R_SHUTDOWN,
   R_TOUCHED,
   R_VALUE,
+  R_VERSION,
 } from "./replies.ts";
 
 const MAX_VERBOSITY_LEVEL = 2;
@@ -216,7 +217,10 @@ export function dispatch(s: Session): void {
     if (nt < 2 || nt > 4) s.out.put(R_ERROR);
     else processFlushAll(s);
   } else if (s.tis(0, W.version)) {
-    s.out.str(`VERSION ${s.ctx.version}\r\n`);
+    s.out.put(R_VERSION);
+    s.out.str(s.ctx.version);
+    s.out.byte(13);
+    s.out.byte(10);
   } else if (s.tis(0, W.quit)) {
     s.quit();
   } else if (s.tis(0, W.verbosity)) {

@@ -11,11 +11,28 @@ import { base64Decode, base64Encode, base64Length } from "./base64.ts";
 import { parseI32 } from "./numbers.ts";
 import { IT_FETCHED, IT_KEY_BINARY, IT_STALE, IT_TOKEN_SENT, ITEM_HEADER, NO_MEMORY, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, NREAD_SET } from "../store/store.ts";
 import { writeData } from "./item_ops.ts";
-import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR } from "./replies.ts";
-import { R_NO_MEMORY, R_TOO_LARGE, refuse } from "./storage.ts";
+import {
+  KEY_MAX_LENGTH,
+  M_EN,
+  M_EX,
+  M_HD,
+  M_ME,
+  M_NF,
+  M_VA,
+  R_BAD_FORMAT,
+  R_EN,
+  R_ERROR,
+  R_FLAGS_TOO_LONG,
+  R_FLAGS_TOO_LONG_MG,
+  R_MS_MODE,
+  R_NO_MEMORY,
+  R_OPAQUE_TOO_LONG,
+  R_TOO_LARGE,
+} from "./replies.ts";
+import { refuse } from "./storage.ts";
 import { metaKey, slabClass } from "./meta_line.ts";
 import { hashMurmur } from "../../hashkit/murmur.ts";
-import { MAX_OPT_TOKENS, MAX_OPAQUE, metaCheckLine, metaEchoTokens, preparse, badOpaque, R_EN, R_FLAGS_TOO_LONG, R_FLAGS_TOO_LONG_MG, R_MS_MODE, R_OPAQUE_TOO_LONG } from "./meta_flags.ts";
+import { MAX_OPT_TOKENS, MAX_OPAQUE, metaCheckLine, metaEchoTokens, preparse, badOpaque } from "./meta_flags.ts";
 
 /** mg: fetch with flags (memcached's process_mget_command). */
 export function processMget(s: Session): void {
@@ -67,9 +84,9 @@ export function processMget(s: Session): void {
   if (i >= 0) {
     const nb = st.nbytes[i]!;
     if (of.value) {
-      m.str("VA ");
+      m.put(M_VA);
       m.num(nb - 2);
-    } else m.str("HD");
+    } else m.put(M_HD);
     for (let k = 2; k < nt - 1; k++) {
       const ts = s.ts(k);
       switch (b[ts]) {
@@ -152,7 +169,7 @@ export function processMget(s: Session): void {
   }
   stats.get_misses++;
   stats.cmd_get++;
-  m.str("EN");
+  m.put(M_EN);
   for (let k = 2; k < nt - 1; k++) {
     const ts = s.ts(k);
     if (b[ts] === 79) {
@@ -281,15 +298,14 @@ export function processMdelete(s: Session): void {
   s.noreply = of.noReply;
   const m = s.replyLine;
   m.reset();
-  m.str("NF"); // the status is filled in below
+  m.put(M_NF); // the status is filled in below, as memcached does
   if (!metaEchoTokens(s, m)) return;
   const i = st.get(of.kb, of.ks, of.ke, false);
   let skip = false;
   if (i >= 0) {
     if (of.hasCas && st.cas[i] !== of.reqCas) {
       st.stats.delete_misses++;
-      m.buf[0] = 69; // EX
-      m.buf[1] = 88;
+      m.buf.set(M_EX, 0);
     } else {
       if (of.setStale) {
         if (of.newTtl) st.exptime[i] = of.exptime;
@@ -300,8 +316,7 @@ export function processMdelete(s: Session): void {
         st.remove(i);
       }
       skip = s.noreply;
-      m.buf[0] = 72; // HD
-      m.buf[1] = 68;
+      m.buf.set(M_HD, 0);
     }
   } else {
     st.stats.delete_misses++;
@@ -342,7 +357,7 @@ export function processMe(s: Session): void {
   }
   const m = s.replyLine;
   m.reset();
-  m.str("ME ");
+  m.put(M_ME);
   const nkey = st.nkey[i]!;
   if ((st.iflags[i]! & IT_KEY_BINARY) !== 0) {
     m.room(base64Length(nkey));

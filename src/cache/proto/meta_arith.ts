@@ -3,9 +3,9 @@
 import type { Session } from "./session.ts";
 import { DELTA_CAS_MISMATCH, DELTA_EOM, DELTA_NON_NUMERIC, DELTA_NOT_FOUND, DELTA_OK, doAddDelta } from "./item_ops.ts";
 import { metaKey } from "./meta_line.ts";
-import { R_NON_NUMERIC, R_OUT_OF_MEMORY } from "./replies.ts";
+import { M_EX, M_HD, M_NF, M_NS, M_VA, R_MA_MODE, R_NON_NUMERIC, R_OPAQUE_TOO_LONG, R_OUT_OF_MEMORY, R_VIVIFY_OOM } from "./replies.ts";
 import { NREAD_ADD, STORED } from "../store/store.ts";
-import { MAX_OPAQUE, metaCheckLine, metaEchoTokens, R_MA_MODE, R_OPAQUE_TOO_LONG, R_VIVIFY_OOM } from "./meta_flags.ts";
+import { MAX_OPAQUE, metaCheckLine, metaEchoTokens } from "./meta_flags.ts";
 
 /** ma: incr/decr with flags (memcached's process_marithmetic_command). */
 export function processMarithmetic(s: Session): void {
@@ -67,22 +67,22 @@ export function processMarithmetic(s: Session): void {
         if (st.storeBytes(NREAD_ADD, d, nkey, 0, 0, 0) === STORED) {
           created = true;
           slot = st.get(of.kb, of.ks, of.ke, false);
-        } else m.str("NS");
+        } else m.put(M_NS);
       } else {
         if (incr) st.stats.incr_misses++;
         else st.stats.decr_misses++;
-        m.str("NF");
+        m.put(M_NF);
       }
       break;
     case DELTA_CAS_MISMATCH:
-      m.str("EX");
+      m.put(M_EX);
       break;
   }
   if (slot >= 0) {
     if (of.value) {
-      m.str("VA ");
+      m.put(M_VA);
       m.num(vlen);
-    } else m.str("HD");
+    } else m.put(M_HD);
     for (let k = 2; k < nt - 1; k++) {
       const ts = s.ts(k);
       switch (b[ts]) {

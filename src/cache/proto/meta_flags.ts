@@ -1,31 +1,28 @@
 // Meta command flags: memcached 1.6.18's _meta_flag_preparse into a session's MetaFlags, and the checks md and ma share.
 
 import type { Session } from "./session.ts";
-import { ascii } from "./output.ts";
 import { base64Decode } from "./base64.ts";
 import { parseI32, parseU32, parseU64, u64Exact } from "./numbers.ts";
-import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_ERROR } from "./replies.ts";
+import {
+  KEY_MAX_LENGTH,
+  R_BAD_DELTA,
+  R_BAD_FORMAT,
+  R_BAD_INITIAL,
+  R_BAD_TOKEN,
+  R_DECODE_KEY,
+  R_DUPLICATE,
+  R_ERROR,
+  R_FLAGS_TOO_LONG,
+  R_INVALID_FLAG,
+  R_INVALID_OR_DUP,
+  R_M_LENGTH,
+  R_OPAQUE_TOO_LONG,
+} from "./replies.ts";
 import { type LineBuf, metaKey } from "./meta_line.ts";
 
 /** memcached's MFLAG_MAX_OPT_LENGTH / MFLAG_MAX_OPAQUE_LENGTH. */
 export const MAX_OPT_TOKENS = 20;
 export const MAX_OPAQUE = 32;
-
-export const R_FLAGS_TOO_LONG_MG = ascii("CLIENT_ERROR options flags are too long\r\n");
-export const R_FLAGS_TOO_LONG = ascii("CLIENT_ERROR options flags too long\r\n");
-export const R_INVALID_OR_DUP = ascii("CLIENT_ERROR invalid or duplicate flag\r\n");
-export const R_OPAQUE_TOO_LONG = ascii("CLIENT_ERROR opaque token too long\r\n");
-export const R_DUPLICATE = ascii("CLIENT_ERROR duplicate flag\r\n");
-export const R_INVALID_FLAG = ascii("CLIENT_ERROR invalid flag\r\n");
-export const R_DECODE_KEY = ascii("CLIENT_ERROR error decoding key\r\n");
-export const R_BAD_TOKEN = ascii("CLIENT_ERROR bad token in command line format\r\n");
-export const R_M_LENGTH = ascii("CLIENT_ERROR incorrect length for M token\r\n");
-export const R_BAD_INITIAL = ascii("CLIENT_ERROR invalid numeric initial value\r\n");
-export const R_BAD_DELTA = ascii("CLIENT_ERROR invalid numeric delta value\r\n");
-export const R_MS_MODE = ascii("CLIENT_ERROR invalid mode for ms M token\r\n");
-export const R_MA_MODE = ascii("CLIENT_ERROR invalid mode for ma M token\r\n");
-export const R_EN = ascii("EN\r\n");
-export const R_VIVIFY_OOM = ascii("SERVER_ERROR Out of memory allocating new item\r\n");
 
 const EMPTY = new Uint8Array(0);
 

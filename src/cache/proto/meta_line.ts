@@ -32,6 +32,12 @@ export class LineBuf {
     this.buf[this.len++] = c;
   }
 
+  /** Append constant bytes (a status code from replies.ts). */
+  put(b: Uint8Array): void {
+    this.room(b.length);
+    for (let i = 0; i < b.length; i++) this.buf[this.len++] = b[i]!;
+  }
+
   bytes(src: Uint8Array, s: number, e: number): void {
     this.room(e - s);
     for (let i = s; i < e; i++) this.buf[this.len++] = src[i]!;

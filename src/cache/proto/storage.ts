@@ -1,17 +1,27 @@
 // set add replace append prepend cas, and the end of every data block (memcached's process_update_command, complete_nread_ascii).
 
 import type { Session } from "./session.ts";
-import { ascii } from "./output.ts";
 import { parseI32, parseU32, parseU64 } from "./numbers.ts";
 import { EXISTS, IT_KEY_BINARY, NOT_FOUND, NREAD_SET, STORED, type CacheStore } from "../store/store.ts";
 import { setNoreplyMaybe } from "./item_ops.ts";
-import { KEY_MAX_LENGTH, R_BAD_FORMAT, R_EXISTS, R_NOT_FOUND, R_NOT_STORED, R_STORED } from "./replies.ts";
+import {
+  KEY_MAX_LENGTH,
+  M_EX,
+  M_HD,
+  M_NF,
+  M_NS,
+  R_BAD_CHUNK,
+  R_BAD_FORMAT,
+  R_EXISTS,
+  R_NO_MEMORY,
+  R_NOT_FOUND,
+  R_NOT_STORED,
+  R_STORED,
+  R_TOO_LARGE,
+} from "./replies.ts";
 import { metaKey } from "./meta_line.ts";
 
 const INT_MAX = 2147483647;
-export const R_TOO_LARGE = ascii("SERVER_ERROR object too large for cache\r\n");
-export const R_NO_MEMORY = ascii("SERVER_ERROR out of memory storing object\r\n");
-const R_BAD_CHUNK = ascii("CLIENT_ERROR bad data chunk\r\n");
 
 /**
  * The request line of a storage command: check it, then either start reading the data block or
@@ -114,7 +124,7 @@ function finalizeMset(s: Session, ret: number): void {
   const st = s.ctx.store;
   const m = s.replyLine;
   m.reset();
-  m.str(ret === STORED ? "HD" : ret === EXISTS ? "EX" : ret === NOT_FOUND ? "NF" : "NS");
+  m.put(ret === STORED ? M_HD : ret === EXISTS ? M_EX : ret === NOT_FOUND ? M_NF : M_NS);
   const stash = s.msStash;
   for (let i = 0; i < s.msStashLen; ) {
     const f = stash[i]!;
