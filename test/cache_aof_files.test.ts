@@ -8,7 +8,7 @@ import { processRuntime } from "../runtime/node.ts";
 import type { AppendFile, TimerHandle } from "../runtime/types.ts";
 import { AofError, AofJournal, type AofOptions, type AofRuntime, openAof } from "../src/cache/aof/writer.ts";
 import { HEADER_SIZE } from "../src/cache/aof/format.ts";
-import { b, MapTarget, SlotTarget } from "./helpers/aof_test_target.ts";
+import { MapTarget, SlotTarget } from "./helpers/aof_test_target.ts";
 
 const rt = processRuntime();
 const dir = mkdtempSync(join(tmpdir(), "nc-aof-"));

@@ -34,7 +34,6 @@ export class CacheServer implements CacheContext {
   readonly store: CacheStore;
   readonly opts: CacheServerOptions;
   verbosity = 0;
-  detailEnabled = false;
   readonly version = CACHE_VERSION;
   private listener: Listener | null = null;
   private crawlTimer: TimerHandle | null = null;

@@ -43,7 +43,6 @@ export class AofError extends Error {
 export interface Recovered {
   /** Size of the log after recovery (and repair). */
   readonly size: number;
-  readonly records: number;
   /** The latest flush_all time replayed, which a snapshot must carry while it is in the future. */
   readonly lastFlushAt: number;
 }
@@ -86,7 +85,7 @@ export function recoverAof(
     writeHeader(rt, path);
     rt.syncDir(dirOf(path));
     log(`aof "${path}": created`);
-    return { size: HEADER_SIZE, records: 0, lastFlushAt: 0 };
+    return { size: HEADER_SIZE, lastFlushAt: 0 };
   }
   const bytes = rt.readFileBytes(path);
   const scan = new LogScanner(target);
@@ -116,7 +115,7 @@ export function recoverAof(
   }
   const ms = Math.round(rt.now() - t0);
   log(`aof "${path}": recovered ${plural(scan.records, "record")} (${plural(size, "byte")}) in ${ms} ms`);
-  return { size, records: scan.records, lastFlushAt: scan.lastFlushAt };
+  return { size, lastFlushAt: scan.lastFlushAt };
 }
 
 /** Start an empty log: its header, durable. */

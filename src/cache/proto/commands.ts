@@ -19,6 +19,7 @@ import {
   DELTA_NON_NUMERIC,
   DELTA_OK,
   doAddDelta,
+  keyTooLong,
   setNoreplyMaybe,
   writeData,
 } from "./item_ops.ts";
@@ -53,8 +54,6 @@ export interface CacheContext {
   readonly store: CacheStore;
   /** memcached's `verbosity` setting (0..2); we only keep it. */
   verbosity: number;
-  /** `stats detail on|off`. */
-  detailEnabled: boolean;
   /** Text after "VERSION ". */
   readonly version: string;
   /** Wall clock, unix seconds. */
@@ -312,12 +311,9 @@ function processGet(s: Session, returnCas: boolean, touch: boolean): void {
 function processTouch(s: Session): void {
   setNoreplyMaybe(s);
   const st = s.ctx.store;
+  if (keyTooLong(s)) return;
   const ks = s.ts(1);
   const ke = s.te(1);
-  if (ke - ks > KEY_MAX_LENGTH) {
-    s.outString(R_BAD_FORMAT);
-    return;
-  }
   const x = parseI32(s.line, s.ts(2), s.te(2));
   if (Number.isNaN(x)) {
     s.outString(R_INVALID_EXPTIME);
@@ -339,12 +335,9 @@ function processTouch(s: Session): void {
 function processArithmetic(s: Session, incr: boolean): void {
   setNoreplyMaybe(s);
   const st = s.ctx.store;
+  if (keyTooLong(s)) return;
   const ks = s.ts(1);
   const ke = s.te(1);
-  if (ke - ks > KEY_MAX_LENGTH) {
-    s.outString(R_BAD_FORMAT);
-    return;
-  }
   const d = parseU64(s.line, s.ts(2), s.te(2));
   if (d < 0) {
     s.outString(R_INVALID_DELTA);
@@ -383,12 +376,9 @@ function processDelete(s: Session): void {
       return;
     }
   }
+  if (keyTooLong(s)) return;
   const ks = s.ts(1);
   const ke = s.te(1);
-  if (ke - ks > KEY_MAX_LENGTH) {
-    s.outString(R_BAD_FORMAT);
-    return;
-  }
   const st = s.ctx.store;
   const i = st.get(s.line, ks, ke, false);
   if (i >= 0) {
@@ -451,13 +441,9 @@ function processStat(s: Session): void {
     s.out.put(R_RESET);
   } else if (s.tis(1, W.detail)) {
     if (s.nt < 4) s.out.put(R_DETAIL_USAGE);
-    else if (s.tis(2, W.on)) {
-      ctx.detailEnabled = true;
-      s.out.put(R_OK);
-    } else if (s.tis(2, W.off)) {
-      ctx.detailEnabled = false;
-      s.out.put(R_OK);
-    } else if (s.tis(2, W.dump)) s.out.put(R_END);
+    // we keep no per-prefix stats: on and off are accepted and change nothing
+    else if (s.tis(2, W.on) || s.tis(2, W.off)) s.out.put(R_OK);
+    else if (s.tis(2, W.dump)) s.out.put(R_END);
     else s.out.put(R_DETAIL_USAGE);
   } else if (s.tis(1, W.settings)) {
     s.out.str(statsText(SETTINGS_STATS, ctx.statsView()));

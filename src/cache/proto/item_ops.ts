@@ -5,8 +5,19 @@ import type { OutBuf } from "./output.ts";
 import { SHARE_MIN } from "./output.ts";
 import { addDelta, parseU64, u64Exact, writeDecimal } from "./numbers.ts";
 import { type CacheStore, ITEM_HEADER, IT_SHARED } from "../store/store.ts";
+import { KEY_MAX_LENGTH, R_BAD_FORMAT } from "./replies.ts";
 
 const NOREPLY = new Uint8Array([110, 111, 114, 101, 112, 108, 121]); // "noreply"
+
+/**
+ * Whether the key (token 1) is over memcached's KEY_MAX_LENGTH; if so "bad command line format"
+ * is stacked (noreply hides it, as memcached's out_string).
+ */
+export function keyTooLong(s: Session): boolean {
+  if (s.tlen(1) <= KEY_MAX_LENGTH) return false;
+  s.outString(R_BAD_FORMAT);
+  return true;
+}
 
 /** memcached's set_noreply_maybe: the last real token is "noreply". */
 export function setNoreplyMaybe(s: Session): boolean {

@@ -30,7 +30,7 @@ import {
   R_TOO_LARGE,
 } from "./replies.ts";
 import { refuse } from "./storage.ts";
-import { metaKey, slabClass } from "./meta_line.ts";
+import { metaKey, metaTtl, slabClass } from "./meta_line.ts";
 import { hashMurmur } from "../../hashkit/murmur.ts";
 import { MAX_OPT_TOKENS, MAX_OPAQUE, metaCheckLine, metaEchoTokens, preparse, badOpaque } from "./meta_flags.ts";
 
@@ -108,9 +108,7 @@ export function processMget(s: Session): void {
           m.num(nb - 2);
           break;
         case 116: // t
-          m.flag(116);
-          if (st.exptime[i] === 0) m.str("-1");
-          else m.num((st.exptime[i]! - st.now) >>> 0);
+          metaTtl(m, st.exptime[i]!, st.now);
           break;
         case 99: // c
           m.flag(99);
@@ -292,8 +290,6 @@ export function processMset(s: Session): void {
 export function processMdelete(s: Session): void {
   const st = s.ctx.store;
   const of = s.of;
-  const b = s.line;
-  const nt = s.nt;
   if (!metaCheckLine(s)) return;
   s.noreply = of.noReply;
   const m = s.replyLine;

@@ -2,7 +2,7 @@
 
 import type { Session } from "./session.ts";
 import { DELTA_CAS_MISMATCH, DELTA_EOM, DELTA_NON_NUMERIC, DELTA_NOT_FOUND, DELTA_OK, doAddDelta } from "./item_ops.ts";
-import { metaKey } from "./meta_line.ts";
+import { metaKey, metaTtl } from "./meta_line.ts";
 import { M_EX, M_HD, M_NF, M_NS, M_VA, R_MA_MODE, R_NON_NUMERIC, R_OPAQUE_TOO_LONG, R_OUT_OF_MEMORY, R_VIVIFY_OOM } from "./replies.ts";
 import { NREAD_ADD, STORED } from "../store/store.ts";
 import { MAX_OPAQUE, metaCheckLine, metaEchoTokens } from "./meta_flags.ts";
@@ -91,9 +91,7 @@ export function processMarithmetic(s: Session): void {
           m.num(st.cas[slot]!);
           break;
         case 116: // t
-          m.flag(116);
-          if (st.exptime[slot] === 0) m.str("-1");
-          else m.num((st.exptime[slot]! - st.now) >>> 0);
+          metaTtl(m, st.exptime[slot]!, st.now);
           break;
         case 84: // T
           st.setExptime(slot, of.exptime);

@@ -83,6 +83,13 @@ export function metaKey(m: LineBuf, kb: Uint8Array, ks: number, ke: number, bina
   m.byte(98); // b
 }
 
+/** memcached's " t<ttl>" of an item with relative `exptime` at time `now`: seconds left, -1 for never. */
+export function metaTtl(m: LineBuf, exptime: number, now: number): void {
+  m.flag(116); // t
+  if (exptime === 0) m.str("-1");
+  else m.num((exptime - now) >>> 0);
+}
+
 /** memcached's default slab chunk sizes (-n 48, -f 1.25, 512 KB largest chunk), for `me`'s cls. */
 const SLAB_SIZES: number[] = (() => {
   const sizes: number[] = [];

@@ -15,7 +15,6 @@ export function testContext(opts: { memory?: number; itemSizeMax?: number } = {}
   const ctx = {
     store,
     verbosity: 0,
-    detailEnabled: false,
     version: "test",
     clock: T0,
     unixTime(): number {

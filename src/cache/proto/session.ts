@@ -151,12 +151,7 @@ export class Session {
 
   /** The peer closed its side: memcached drops the replies it had stacked and closes. */
   eof(): void {
-    if (this.state === S_CLOSED) return;
-    this.abortNread();
-    this.out.truncate();
-    this.send(true);
-    this.state = S_CLOSED;
-    this.sink.end();
+    if (this.state !== S_CLOSED) this.close();
   }
 
   /** The socket is gone: give back what a data block in flight holds, and ignore the rest. */

@@ -3,9 +3,8 @@
 import type { Session } from "./session.ts";
 import { parseI32, parseU32, parseU64 } from "./numbers.ts";
 import { EXISTS, IT_KEY_BINARY, NOT_FOUND, NREAD_SET, STORED, type CacheStore } from "../store/store.ts";
-import { setNoreplyMaybe } from "./item_ops.ts";
+import { keyTooLong, setNoreplyMaybe } from "./item_ops.ts";
 import {
-  KEY_MAX_LENGTH,
   M_EX,
   M_HD,
   M_NF,
@@ -31,12 +30,9 @@ export function processUpdate(s: Session, comm: number, handleCas: boolean): voi
   setNoreplyMaybe(s);
   const st = s.ctx.store;
   const b = s.line;
+  if (keyTooLong(s)) return;
   const ks = s.ts(1);
   const ke = s.te(1);
-  if (ke - ks > KEY_MAX_LENGTH) {
-    s.outString(R_BAD_FORMAT);
-    return;
-  }
   const flags = parseU32(b, s.ts(2), s.te(2));
   const exptimeIn = parseI32(b, s.ts(3), s.te(3));
   const vlen = parseI32(b, s.ts(4), s.te(4));

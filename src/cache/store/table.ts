@@ -137,24 +137,25 @@ export class ItemTable {
 
   private grow(cap: number): void {
     const old = this.cap;
-    const copy = <T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
+    // the same kind of array, `cap` long, starting with `a`
+    const grown = <T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
       b.set(a);
       return b;
     };
-    this.loc = copy(this.loc, (n) => new Float64Array(n));
-    this.nkey = copy(this.nkey, (n) => new Uint8Array(n));
-    this.nbytes = copy(this.nbytes, (n) => new Int32Array(n));
-    this.flags = copy(this.flags, (n) => new Uint32Array(n));
-    this.exptime = copy(this.exptime, (n) => new Int32Array(n));
-    this.time = copy(this.time, (n) => new Int32Array(n));
-    this.cas = copy(this.cas, (n) => new Float64Array(n));
-    this.iflags = copy(this.iflags, (n) => new Uint8Array(n));
-    this.cls = copy(this.cls, (n) => new Uint8Array(n));
-    this.hv = copy(this.hv, (n) => new Uint32Array(n));
-    this.hnext = copy(this.hnext, (n) => new Int32Array(n));
-    this.prev = copy(this.prev, (n) => new Int32Array(n));
-    this.next = copy(this.next, (n) => new Int32Array(n));
+    this.loc = grown(this.loc);
+    this.nkey = grown(this.nkey);
+    this.nbytes = grown(this.nbytes);
+    this.flags = grown(this.flags);
+    this.exptime = grown(this.exptime);
+    this.time = grown(this.time);
+    this.cas = grown(this.cas);
+    this.iflags = grown(this.iflags);
+    this.cls = grown(this.cls);
+    this.hv = grown(this.hv);
+    this.hnext = grown(this.hnext);
+    this.prev = grown(this.prev);
+    this.next = grown(this.next);
     // new slots go on the free list, lowest index first
     for (let i = cap - 1; i >= old; i--) {
       this.hnext[i] = this.freeHead;
