@@ -8,7 +8,7 @@ import { testConfText } from "./conf/test_conf.ts";
 import type { PoolConf } from "./conf/types.ts";
 import { Context } from "./core/context.ts";
 import { ServerPool } from "./core/pool.ts";
-import { proxyInit } from "./core/proxy.ts";
+import { PoolRegistry, proxyInit } from "./core/proxy.ts";
 import { hashkitInit } from "./hashkit/index.ts";
 import { Logger } from "./log.ts";
 import { memcacheProto } from "./proto/memcache_proto.ts";
@@ -120,10 +120,10 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   await hashkitInit();
   ctx = new Context(rt, log, o.mbufSize);
   const listeners: Listener[] = [];
-  const serverPools: ServerPool[] = [];
+  const registry = new PoolRegistry();
   for (const conf of pools) {
     const pool = new ServerPool(ctx, conf, conf.redis ? redisProto : memcacheProto);
-    serverPools.push(pool);
+    registry.add(pool);
     try {
       listeners.push(await proxyInit(ctx, pool));
       ctx.connOpened(); // twemproxy counts its listeners among the connections
@@ -135,14 +135,14 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   }
 
   try {
-    await statsInit(ctx, serverPools, o.statsAddr, o.statsPort, o.statsInterval);
+    await statsInit(ctx, registry, o.statsAddr, o.statsPort, o.statsInterval);
   } catch (e) {
     // twemproxy exits here; we keep proxying and say so (several proxies on one host is common)
     log.error(`stats listen on '${o.statsAddr}:${o.statsPort}' failed: ${(e as { code?: string }).code ?? (e as Error).message}`);
   }
   if (o.metricsPort !== null) {
     try {
-      await metricsInit(ctx, serverPools, o.metricsAddr, o.metricsPort);
+      await metricsInit(ctx, registry, o.metricsAddr, o.metricsPort);
     } catch (e) {
       // as for the stats port: the proxy is worth more than its metrics
       log.error(`metrics listen on '${o.metricsAddr}:${o.metricsPort}' failed: ${(e as { code?: string }).code ?? (e as Error).message}`);

@@ -7,6 +7,7 @@ import { ReqAction, type ReqClient } from "../proto/types.ts";
 import { type Context, type Flushable, LOG_INFO, LOG_NOTICE } from "./context.ts";
 import { clear, type Msg, type MsgSink, msgRecv } from "./message.ts";
 import type { ServerPool } from "./pool.ts";
+import type { Proxy } from "./proxy.ts";
 import { SP } from "../stats/table.ts";
 import { reqForward } from "./request.ts";
 import type { ReqOwner } from "./server.ts";
@@ -18,7 +19,8 @@ const RECHECK_MS = 50;
 
 export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   readonly id: number;
-  readonly pool: ServerPool;
+  /** The listener it came in on; its pool is read through it, so a reload can repoint it. */
+  readonly proxy: Proxy;
   private readonly ctx: Context;
   readonly sock: Socket;
   dirty = false;
@@ -35,12 +37,16 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   /** With `redis_auth`, nothing but AUTH and QUIT passes until AUTH succeeds. */
   authenticated: boolean;
 
-  constructor(ctx: Context, pool: ServerPool, sock: Socket) {
+  constructor(ctx: Context, proxy: Proxy, sock: Socket) {
     this.ctx = ctx;
-    this.pool = pool;
+    this.proxy = proxy;
     this.sock = sock;
     this.id = ctx.connId();
-    this.authenticated = pool.conf.redis_auth === null;
+    this.authenticated = proxy.pool.conf.redis_auth === null;
+  }
+
+  get pool(): ServerPool {
+    return this.proxy.pool;
   }
 
   get conf(): PoolConf {
@@ -248,6 +254,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     this.ctx.connClosed();
     if (this.recheck !== null) this.ctx.rt.clearTimer(this.recheck);
     this.pool.nclients--;
+    this.proxy.clients.delete(this);
     const msgs = this.ctx.msgs;
     const q = this.outq;
     for (let m = q.shift(); m !== undefined; m = q.shift()) {
@@ -288,13 +295,15 @@ function reqRefused(ctx: Context, msg: Msg): void {
   msg.peer = null;
 }
 
-/** Build the handler for one pool's listener: one object shared by all of its clients. */
-export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
+/** The handler of one pool's listener: one object shared by all of its clients. */
+export function clientHandler(ctx: Context, proxy: Proxy): SocketHandler {
   return {
     open(sock) {
-      const c = new ClientConn(ctx, pool, sock);
+      const pool = proxy.pool;
+      const c = new ClientConn(ctx, proxy, sock);
       sock.ctx = c;
       ctx.connOpened();
+      proxy.clients.add(c);
       const limit = pool.conf.client_connections;
       if (++pool.nclients > limit && limit > 0) {
         // twemproxy parses client_connections and ignores it; we turn the extra client away
@@ -330,7 +339,7 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
         c.rmsg = null;
       }
       c.eof = true;
-      pool.stats[SP.client_eof]!++;
+      c.pool.stats[SP.client_eof]!++;
       ctx.markDirty(c);
       ctx.flushDirty();
     },
@@ -338,8 +347,8 @@ export function clientHandler(ctx: Context, pool: ServerPool): SocketHandler {
       ctx.tick();
       const c = sock.ctx as ClientConn | undefined;
       if (c === undefined) return;
-      if (err !== null && !c.closed) pool.stats[SP.client_err]!++;
-      if (ctx.log.enabled(LOG_NOTICE)) ctx.log.debug(LOG_NOTICE, `close c ${c.id} on p '${pool.conf.listen.pname}'`);
+      if (err !== null && !c.closed) c.pool.stats[SP.client_err]!++;
+      if (ctx.log.enabled(LOG_NOTICE)) ctx.log.debug(LOG_NOTICE, `close c ${c.id} on p '${c.pool.conf.listen.pname}'`);
       c.close();
       ctx.flushDirty();
     },

@@ -24,7 +24,7 @@ export const ParseResult = {
 } as const;
 export type ParseResult = (typeof ParseResult)[keyof typeof ParseResult];
 
-/** Anything that owns messages: a client or server connection (core/conn.ts). */
+/** Anything that owns messages: a client connection (core/client.ts) or a server connection (core/server_conn.ts). */
 export interface MsgOwner {
   readonly id: number;
   /**
@@ -97,8 +97,10 @@ export class Msg {
   deadline = 0;
   /** When the request was read (ms, the event's time): latency is measured from here. */
   stime = 0;
-  /** Where the request was queued (server connection), for out_q removal on errors. */
-  server: MsgOwner | null = null;
+  /** Keep the bytes once written: its router may send it again (Router.retains). */
+  retain = false;
+  /** Exempt from the pool's timeout (a blocking command waiting on a pinned connection). */
+  untimed = false;
 
   // Fragments (nc_message.c frag_owner/nfrag): a multi-key request split per server.
   /** For a fragment: the request it was cut from. */
@@ -171,7 +173,7 @@ export class MsgPool {
     m.done = m.error = m.swallow = m.noreply = m.quiet = m.quit = false;
     m.err = null;
     m.reply = null;
-    m.server = null;
+    m.retain = m.untimed = false;
     m.deadline = 0;
     m.fragOwner = null;
     clear(m.frags);

@@ -14,6 +14,7 @@ const serverOfKey: (Server | null)[] = [];
 
 /** Send a parsed request on its way; it is already in the client's out_q. */
 export function reqForward(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): void {
+  if (pool.router.retains) msg.retain = true;
   if (pool.proto.fragmentable(msg) && reqFragment(ctx, pool, client, msg)) return;
   const server = pool.serverFor(msg, 0);
   if (server === null) {
@@ -98,6 +99,7 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
     frag.fragOwner = msg;
     frag.type = msg.type;
     frag.narg = groupKeys[g]!.length;
+    frag.retain = msg.retain;
     msg.frags.push(frag);
     // nutcracker 0.5.0 declares the `fragments` counter and never counts it: it stays 0 here too
   }

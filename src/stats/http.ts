@@ -8,7 +8,7 @@
 
 import type { Listener, Socket, SocketHandler, TimerHandle } from "../../runtime/types.ts";
 import type { Context } from "../core/context.ts";
-import type { ServerPool } from "../core/pool.ts";
+import type { PoolRegistry } from "../core/proxy.ts";
 import { prometheusText } from "./prometheus.ts";
 
 /** Largest request head we read. */
@@ -81,10 +81,10 @@ function headEnd(b: Uint8Array, len: number): number {
 }
 
 /** Listen on `addr`:`port` and answer scrapes with prometheusText() of `pools`. */
-export function metricsInit(ctx: Context, pools: readonly ServerPool[], addr: string, port: number): Promise<Listener> {
+export function metricsInit(ctx: Context, registry: PoolRegistry, addr: string, port: number): Promise<Listener> {
   const rt = ctx.rt;
   const startedAt = rt.unixTime();
-  const metrics = (): string => prometheusText(ctx, pools, startedAt);
+  const metrics = (): string => prometheusText(ctx, registry.pools, startedAt);
   const arm = (sock: Socket, c: HttpConn, ms: number): void => {
     if (c.timer !== null) rt.clearTimer(c.timer);
     c.timer = rt.setTimer(ms, () => {

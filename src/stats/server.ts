@@ -7,6 +7,8 @@
 import type { Listener, SocketHandler } from "../../runtime/types.ts";
 import type { Context } from "../core/context.ts";
 import type { ServerPool } from "../core/pool.ts";
+import type { PoolRegistry } from "../core/proxy.ts";
+import type { LatencyHistogram } from "./histogram.ts";
 import { compareServerNames } from "../hashkit/server_name.ts";
 import { refreshGauges } from "./gauges.ts";
 import { IntervalPercentiles } from "./histogram.ts";
@@ -61,14 +63,22 @@ export function statsJson(
 /** Listen on `-a`:`-s` and answer every connection with the latest snapshot (stats_start). */
 export async function statsInit(
   ctx: Context,
-  pools: readonly ServerPool[],
+  registry: PoolRegistry,
   addr: string,
   port: number,
   intervalMs: number,
 ): Promise<Listener> {
   const startedAt = ctx.rt.unixTime();
-  const windows = pools.map((p) => new IntervalPercentiles(p.latency));
+  // one window per histogram, which a pool replaced by a reload hands on with its counters
+  const byHistogram = new WeakMap<LatencyHistogram, IntervalPercentiles>();
+  const windowOf = (p: ServerPool): IntervalPercentiles => {
+    let w = byHistogram.get(p.latency);
+    if (w === undefined) byHistogram.set(p.latency, (w = new IntervalPercentiles(p.latency)));
+    return w;
+  };
   const take = (): Uint8Array => {
+    const pools = registry.pools;
+    const windows = pools.map(windowOf);
     for (const w of windows) w.take();
     return enc.encode(statsJson(ctx, pools, startedAt, windows));
   };
