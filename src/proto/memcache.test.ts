@@ -6,8 +6,9 @@ import { splits } from "../../test/helpers/split.ts";
 import { MbufPool } from "../buf/mbuf.ts";
 import { type Msg, type MsgParser, MsgPool, type MsgSink, msgRecv } from "../core/message.ts";
 import { MsgWriter } from "../core/msg_io.ts";
-import { MEMCACHE_MAX_KEY_LENGTH, memcacheParseReq, memcacheParseRsp } from "./memcache.ts";
-import { McFlag, McType, mcTypeName } from "./memcache_commands.ts";
+import { McFlag, McType, mcTypeName, MEMCACHE_MAX_KEY_LENGTH } from "./memcache_commands.ts";
+import { memcacheParseReq } from "./memcache_req.ts";
+import { memcacheParseRsp } from "./memcache_rsp.ts";
 import { memcacheProto } from "./memcache_proto.ts";
 import { ReqAction } from "./types.ts";
 

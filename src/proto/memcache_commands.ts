@@ -2,8 +2,10 @@
 //
 // One table per concept (STYLE rule 7). Types 1..14 and the RSP_MC_* names follow twemproxy's
 // nc_message.h order; the rest (gat/gats and the meta protocol) are ours, since twemproxy 0.5.0
-// closes a client that sends them. Request names are matched as packed lowercase letters and
-// reply names as bytes, never as strings.
+// closes a client that sends them. A request row holds all the proxy knows of its command: the
+// line's shape (and so its keys), split/merge, write or read, noreply, the meta `q` flag, what the
+// proxy answers itself. Request names are matched as packed lowercase letters through an
+// open-addressing index, and reply names as bytes, never as strings.
 
 /** Message types of memcache requests and responses (msg.type); 0 = not parsed yet. */
 export const McType = {
@@ -75,7 +77,10 @@ export const McFlag = {
   BASE64: 1 << 2,
 } as const;
 
-/** How the rest of a command line (and data block) is laid out after the command name. */
+/**
+ * How the rest of a command line (and data block) is laid out after the command name; this also
+ * gives the keys: one or more for retrieval and gat, none for bare and metanokey, one otherwise.
+ */
 export const McShape = {
   /** `get|gets <key>+` */
   retrieval: 0,
@@ -100,44 +105,72 @@ export const McShape = {
 } as const;
 export type McShape = (typeof McShape)[keyof typeof McShape];
 
+/** How a request with several keys is split per server and its parts' replies merged. */
+export const McMerge = {
+  /** Sent whole to the server its key picks. */
+  none: 0,
+  /**
+   * A retrieval: split per server (each part `get <key>... \r\n`), the parts' VALUE blocks laid out
+   * in request-key order, then one END (memcache_fragment, memcache_post_coalesce).
+   */
+  values: 1,
+} as const;
+export type McMerge = (typeof McMerge)[keyof typeof McMerge];
+
+/** What the proxy does itself instead of forwarding. */
+export const McLocal = {
+  none: 0,
+  /** Close the client once earlier replies are out, no reply (req_filter). */
+  quit: 1,
+} as const;
+export type McLocal = (typeof McLocal)[keyof typeof McLocal];
+
 export interface McCommand {
   readonly name: string;
   readonly type: McType;
   readonly shape: McShape;
+  readonly merge: McMerge;
+  /** The command may change data (storage, delete, arithmetic, touch, gat). */
+  readonly write: boolean;
   /** Accepts a trailing `noreply` token (twemproxy: storage, arithmetic, delete, touch). */
   readonly noreply: boolean;
   /** Honours the meta `q` flag. */
   readonly quiet: boolean;
+  readonly local: McLocal;
+  /** twemproxy 0.5.0 routes it; the rest are ours (0.5.0 closes a client that sends them). */
+  readonly twemproxy: boolean;
   readonly description: string;
 }
 
 const T = McType;
 const S = McShape;
+const M = McMerge;
+const L = McLocal;
 
-/** Every request the parser accepts; anything else closes the client, as in twemproxy. */
+/** Every request the parser accepts, one row each; anything else closes the client, as in twemproxy. */
 export const MC_COMMANDS: readonly McCommand[] = [
-  { name: "get", type: T.REQ_MC_GET, shape: S.retrieval, noreply: false, quiet: false, description: "fetch values; fragmented by key" },
-  { name: "gets", type: T.REQ_MC_GETS, shape: S.retrieval, noreply: false, quiet: false, description: "fetch values with cas; fragmented by key" },
-  { name: "delete", type: T.REQ_MC_DELETE, shape: S.delete, noreply: true, quiet: false, description: "remove a key" },
-  { name: "cas", type: T.REQ_MC_CAS, shape: S.cas, noreply: true, quiet: false, description: "store if the cas unique matches" },
-  { name: "set", type: T.REQ_MC_SET, shape: S.storage, noreply: true, quiet: false, description: "store" },
-  { name: "add", type: T.REQ_MC_ADD, shape: S.storage, noreply: true, quiet: false, description: "store if absent" },
-  { name: "replace", type: T.REQ_MC_REPLACE, shape: S.storage, noreply: true, quiet: false, description: "store if present" },
-  { name: "append", type: T.REQ_MC_APPEND, shape: S.storage, noreply: true, quiet: false, description: "append to a value" },
-  { name: "prepend", type: T.REQ_MC_PREPEND, shape: S.storage, noreply: true, quiet: false, description: "prepend to a value" },
-  { name: "incr", type: T.REQ_MC_INCR, shape: S.arith, noreply: true, quiet: false, description: "add to a 64-bit counter" },
-  { name: "decr", type: T.REQ_MC_DECR, shape: S.arith, noreply: true, quiet: false, description: "subtract from a 64-bit counter" },
-  { name: "touch", type: T.REQ_MC_TOUCH, shape: S.arith, noreply: true, quiet: false, description: "set a new exptime" },
-  { name: "quit", type: T.REQ_MC_QUIT, shape: S.bare, noreply: false, quiet: false, description: "close the connection" },
-  { name: "version", type: T.REQ_MC_VERSION, shape: S.bare, noreply: false, quiet: false, description: "server version; no key" },
-  { name: "gat", type: T.REQ_MC_GAT, shape: S.gat, noreply: false, quiet: false, description: "fetch and touch (not in twemproxy)" },
-  { name: "gats", type: T.REQ_MC_GATS, shape: S.gat, noreply: false, quiet: false, description: "fetch with cas and touch (not in twemproxy)" },
-  { name: "mg", type: T.REQ_MC_MG, shape: S.meta, noreply: false, quiet: true, description: "meta get (not in twemproxy)" },
-  { name: "ms", type: T.REQ_MC_MS, shape: S.metaset, noreply: false, quiet: true, description: "meta set (not in twemproxy)" },
-  { name: "md", type: T.REQ_MC_MD, shape: S.meta, noreply: false, quiet: true, description: "meta delete (not in twemproxy)" },
-  { name: "ma", type: T.REQ_MC_MA, shape: S.meta, noreply: false, quiet: true, description: "meta arithmetic (not in twemproxy)" },
-  { name: "mn", type: T.REQ_MC_MN, shape: S.metanokey, noreply: false, quiet: false, description: "meta no-op; no key (not in twemproxy)" },
-  { name: "me", type: T.REQ_MC_ME, shape: S.meta, noreply: false, quiet: false, description: "meta debug (not in twemproxy)" },
+  { name: "get",     type: T.REQ_MC_GET,     shape: S.retrieval, merge: M.values, write: false, noreply: false, quiet: false, local: L.none, twemproxy: true,  description: "fetch values" },
+  { name: "gets",    type: T.REQ_MC_GETS,    shape: S.retrieval, merge: M.values, write: false, noreply: false, quiet: false, local: L.none, twemproxy: true,  description: "fetch values with cas" },
+  { name: "delete",  type: T.REQ_MC_DELETE,  shape: S.delete,    merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "remove a key" },
+  { name: "cas",     type: T.REQ_MC_CAS,     shape: S.cas,       merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "store if the cas unique matches" },
+  { name: "set",     type: T.REQ_MC_SET,     shape: S.storage,   merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "store" },
+  { name: "add",     type: T.REQ_MC_ADD,     shape: S.storage,   merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "store if absent" },
+  { name: "replace", type: T.REQ_MC_REPLACE, shape: S.storage,   merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "store if present" },
+  { name: "append",  type: T.REQ_MC_APPEND,  shape: S.storage,   merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "append to a value" },
+  { name: "prepend", type: T.REQ_MC_PREPEND, shape: S.storage,   merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "prepend to a value" },
+  { name: "incr",    type: T.REQ_MC_INCR,    shape: S.arith,     merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "add to a 64-bit counter" },
+  { name: "decr",    type: T.REQ_MC_DECR,    shape: S.arith,     merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "subtract from a 64-bit counter" },
+  { name: "touch",   type: T.REQ_MC_TOUCH,   shape: S.arith,     merge: M.none,   write: true,  noreply: true,  quiet: false, local: L.none, twemproxy: true,  description: "set a new exptime" },
+  { name: "quit",    type: T.REQ_MC_QUIT,    shape: S.bare,      merge: M.none,   write: false, noreply: false, quiet: false, local: L.quit, twemproxy: true,  description: "close the connection" },
+  { name: "version", type: T.REQ_MC_VERSION, shape: S.bare,      merge: M.none,   write: false, noreply: false, quiet: false, local: L.none, twemproxy: true,  description: "server version" },
+  { name: "gat",     type: T.REQ_MC_GAT,     shape: S.gat,       merge: M.values, write: true,  noreply: false, quiet: false, local: L.none, twemproxy: false, description: "fetch and touch" },
+  { name: "gats",    type: T.REQ_MC_GATS,    shape: S.gat,       merge: M.values, write: true,  noreply: false, quiet: false, local: L.none, twemproxy: false, description: "fetch with cas and touch" },
+  { name: "mg",      type: T.REQ_MC_MG,      shape: S.meta,      merge: M.none,   write: false, noreply: false, quiet: true,  local: L.none, twemproxy: false, description: "meta get (its flags may touch or vivify)" },
+  { name: "ms",      type: T.REQ_MC_MS,      shape: S.metaset,   merge: M.none,   write: true,  noreply: false, quiet: true,  local: L.none, twemproxy: false, description: "meta set" },
+  { name: "md",      type: T.REQ_MC_MD,      shape: S.meta,      merge: M.none,   write: true,  noreply: false, quiet: true,  local: L.none, twemproxy: false, description: "meta delete" },
+  { name: "ma",      type: T.REQ_MC_MA,      shape: S.meta,      merge: M.none,   write: true,  noreply: false, quiet: true,  local: L.none, twemproxy: false, description: "meta arithmetic" },
+  { name: "mn",      type: T.REQ_MC_MN,      shape: S.metanokey, merge: M.none,   write: false, noreply: false, quiet: false, local: L.none, twemproxy: false, description: "meta no-op" },
+  { name: "me",      type: T.REQ_MC_ME,      shape: S.meta,      merge: M.none,   write: false, noreply: false, quiet: false, local: L.none, twemproxy: false, description: "meta debug" },
 ];
 
 /** Request names by type (index 0 = unknown), for per-command counts. */
@@ -150,6 +183,9 @@ export const MC_REQUEST_NAMES: readonly string[] = (() => {
 /** Longest command name; a longer run of letters cannot be a command. */
 export const MC_MAX_NAME = 7;
 
+/** Longest key memcached takes (MEMCACHE_MAX_KEY_LENGTH); longer closes the client, as twemproxy. */
+export const MEMCACHE_MAX_KEY_LENGTH = 250;
+
 /**
  * A command name packed 5 bits per lowercase letter ('a' = 1): exact for up to 7 letters
  * (35 bits), so the parser can match a name without keeping its bytes.
@@ -160,17 +196,34 @@ export function packName(name: string): number {
   return n;
 }
 
-const byPacked = new Map<number, McCommand>();
+// Open-addressing index over packed names: 64 slots for 22 names; a slot holds the type, 0 = empty.
+const SLOT_BITS = 6;
+const slotPacked = new Float64Array(1 << SLOT_BITS);
+const slotType = new Uint8Array(1 << SLOT_BITS);
 const byType: (McCommand | undefined)[] = [];
+
+/** A packed name (up to 35 bits) folded to 32 and mixed into a slot number. */
+function slotOf(packed: number): number {
+  return Math.imul((packed >>> 0) ^ ((packed / 4294967296) | 0), 0x9e3779b1) >>> (32 - SLOT_BITS);
+}
+
 for (const c of MC_COMMANDS) {
   if (c.name.length > MC_MAX_NAME) throw new RangeError(`Cannot index command "${c.name}": name too long`);
-  byPacked.set(packName(c.name), c);
+  const packed = packName(c.name);
+  let slot = slotOf(packed);
+  while (slotType[slot] !== 0) slot = (slot + 1) & ((1 << SLOT_BITS) - 1);
+  slotPacked[slot] = packed;
+  slotType[slot] = c.type;
   byType[c.type] = c;
 }
 
 /** The command whose packed name is `packed`, or undefined. O(1), no allocation. */
 export function lookupMcCommand(packed: number): McCommand | undefined {
-  return byPacked.get(packed);
+  for (let slot = slotOf(packed); ; slot = (slot + 1) & ((1 << SLOT_BITS) - 1)) {
+    const t = slotType[slot]!;
+    if (t === 0) return undefined;
+    if (slotPacked[slot] === packed) return byType[t];
+  }
 }
 
 /** The command of a request type, or undefined for 0 and response types. */

@@ -13,14 +13,21 @@ import type { ErrnoName } from "../../runtime/types.ts";
 import type { Msg } from "../core/message.ts";
 import { msgCopySpan, type MsgWriter } from "../core/msg_io.ts";
 import { strerror } from "../errors.ts";
-import { memcacheParseReq, memcacheParseRsp } from "./memcache.ts";
-import { MC_REQUEST_NAMES, McType } from "./memcache_commands.ts";
+import { MC_COMMANDS, MC_REQUEST_NAMES, McLocal, McMerge, mcCommandOf, McShape, McType } from "./memcache_commands.ts";
+import { memcacheParseReq } from "./memcache_req.ts";
+import { memcacheParseRsp } from "./memcache_rsp.ts";
+import { msgSpan } from "./parse.ts";
 import { type Proto, ReqAction, type ReqClient } from "./types.ts";
 
 const enc = new TextEncoder();
 const END = enc.encode("END\r\n");
-const GET = enc.encode("get ");
-const GETS = enc.encode("gets ");
+/**
+ * What a fragment starts with, by type: the command name and a space for get/gets, as
+ * memcache_fragment_retrieval writes it; null where the owner's own bytes up to its first key are
+ * copied instead (gat/gats, which keeps their exptime unparsed).
+ */
+const fragmentHead: (Uint8Array | null)[] = [];
+for (const c of MC_COMMANDS) fragmentHead[c.type] = c.shape === McShape.retrieval ? enc.encode(`${c.name} `) : null;
 /** One encoded reply per errno, built on first use (twemproxy's msg_get_error formats each time). */
 const errorReplies = new Map<ErrnoName | null, Uint8Array>();
 // scratch for the merge: per part, how many of its blocks are placed; reused, one merge at a time
@@ -35,21 +42,14 @@ function errorReply(err: ErrnoName | null): Uint8Array {
   return r;
 }
 
-/** Whether a request is a multi-key retrieval that may be split per server. */
-export function memcacheFragmentable(msg: Msg): boolean {
-  const t = msg.type;
-  return (
-    (t === McType.REQ_MC_GET || t === McType.REQ_MC_GETS || t === McType.REQ_MC_GAT || t === McType.REQ_MC_GATS) &&
-    msg.keys.length > 3
-  );
+/** Whether a request splits per server and merges VALUE blocks (get, gets, gat, gats). */
+function mergesValues(msg: Msg): boolean {
+  return mcCommandOf(msg.type)?.merge === McMerge.values;
 }
 
-/** Bytes from (sidx, soff) to (eidx, eoff) of a message's mbuf chain. */
-function span(msg: Msg, sidx: number, soff: number, eidx: number, eoff: number): number {
-  if (sidx === eidx) return eoff - soff;
-  let n = msg.mbufs[sidx]!.last - soff;
-  for (let i = sidx + 1; i < eidx; i++) n += msg.mbufs[i]!.last;
-  return n + eoff;
+/** Whether a request is a multi-key retrieval that may be split per server. */
+export function memcacheFragmentable(msg: Msg): boolean {
+  return mergesValues(msg) && msg.keys.length > 3;
 }
 
 /**
@@ -59,11 +59,9 @@ function span(msg: Msg, sidx: number, soff: number, eidx: number, eoff: number):
  */
 export function memcacheBuildFragment(w: MsgWriter, owner: Msg, keyIdx: readonly number[]): void {
   const keys = owner.keys;
-  const t = owner.type;
-  if (t === McType.REQ_MC_GET) w.bytes(GET);
-  else if (t === McType.REQ_MC_GETS) w.bytes(GETS);
-  // gat/gats (ours): everything before the first key, which keeps the exptime unparsed
-  else w.range(owner, 0, owner.start, span(owner, 0, owner.start, keys[0]!, keys[1]!));
+  const head = fragmentHead[owner.type];
+  if (head !== null && head !== undefined) w.bytes(head);
+  else w.range(owner, 0, owner.start, msgSpan(owner, 0, owner.start, keys[0]!, keys[1]!));
   for (let i = 0; i < keyIdx.length; i++) {
     const k = keyIdx[i]! * 3;
     w.range(owner, keys[k]!, keys[k + 1]!, keys[k + 2]!);
@@ -119,10 +117,7 @@ export const memcacheProto: Proto = {
   probe: new TextEncoder().encode("version\r\n"),
   probeOk: (r) => r[0] === 86 && r[1] === 69, // "VE"RSION
   /** A failed retrieval closes the client after its SERVER_ERROR, as twemproxy does. */
-  failClosesClient(msg: Msg): boolean {
-    const t = msg.type;
-    return t === McType.REQ_MC_GET || t === McType.REQ_MC_GETS || t === McType.REQ_MC_GAT || t === McType.REQ_MC_GATS;
-  },
+  failClosesClient: mergesValues,
   isSentinelReply(rsp: Msg): boolean {
     return rsp.type === McType.RSP_MC_MN;
   },
@@ -133,7 +128,7 @@ export const memcacheProto: Proto = {
 
   filter(msg: Msg, _client: ReqClient): ReqAction {
     // twemproxy's req_filter: quit closes the client once earlier replies are out, no reply
-    return msg.type === McType.REQ_MC_QUIT ? ReqAction.QUIT : ReqAction.FORWARD;
+    return mcCommandOf(msg.type)?.local === McLocal.quit ? ReqAction.QUIT : ReqAction.FORWARD;
   },
 
   fragmentable: memcacheFragmentable,

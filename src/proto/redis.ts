@@ -102,7 +102,8 @@ export function redisParseReq(msg: Msg): ParseResult {
   let state = msg.state;
   let num = msg.num;
   let rlen = msg.rlen;
-  let shape: CmdShape = msg.type > 0 ? REDIS_COMMANDS[msg.type - 1]!.shape : CmdShape.argz;
+  // only a supported command with its arguments still in order has a shape that matters
+  let shape: CmdShape = msg.type > 0 && msg.reqError === ReqError.NONE ? REDIS_COMMANDS[msg.type - 1]!.arity : CmdShape.nokey;
 
   for (; idx < mbufs.length; idx++, p = 0) {
     const m = mbufs[idx]!;
@@ -208,13 +209,15 @@ export function redisParseReq(msg: Msg): ParseResult {
           p++;
           if (msg.argi === 0) {
             const type = msg.reqError === ReqError.NONE ? lookupCommand(msg.name, msg.nameLen) : 0;
-            if (type === 0) {
+            // a known name counts as itself in the per-command stats, supported or not
+            msg.type = type;
+            const cmd = type === 0 ? null : REDIS_COMMANDS[type - 1]!;
+            if (cmd === null || !cmd.supported) {
               // twemproxy closes here; req_filter decides, once the whole request is read
               msg.reqError = ReqError.UNSUPPORTED;
               shape = CmdShape.nokey;
             } else {
-              msg.type = type;
-              shape = REDIS_COMMANDS[type - 1]!.shape;
+              shape = cmd.arity;
               // the argument count is known from `*N`: judge it now, as twemproxy does
               if (shape !== CmdShape.argeval && !arityOk(msg, shape)) msg.reqError = ReqError.ARITY;
               else if (shape === CmdShape.argeval && msg.narg < 4) msg.reqError = ReqError.ARITY;

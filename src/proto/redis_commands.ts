@@ -1,8 +1,17 @@
-// The redis command table: each command twemproxy routes, with its argument shape (nc_redis.c).
+// The redis command table: one row per command with everything the proxy knows of it (nc_redis.c).
 //
-// Shapes are twemproxy's redis_arg* classes. The table is the single source for the parser's
-// arity checks and key positions; names are matched as upper-cased bytes through a small
-// open-addressing index, never as strings.
+// A row gives the argument shape (twemproxy's redis_arg* class, which also says which arguments
+// are keys), how a multi-key request is split and its replies merged, whether the command writes,
+// whether it needs a server connection of its own, whether the proxy answers it, whether it goes
+// to one server or to every one, and whether twemproxy 0.5.0 routes it at all. A command's row
+// index + 1 is its message type (msg.type), so the hot path reads a row by array index; names are
+// matched as upper-cased bytes through a small open-addressing index, never as strings.
+//
+// `write` is redis 7's own `write` command flag (COMMAND INFO, copied here once, never asked at
+// runtime), except EVAL/EVALSHA: redis leaves them unflagged because the script decides, so they
+// count as writes. Rows with `supported: false` are commands 0.5.0 does not route (it closes the
+// client; with error_replies we answer `-ERR unsupported command`): the parser treats them as
+// unknown names, and their other columns are what a later issue that enables them starts from.
 
 /** Argument shapes, after twemproxy's redis_argz/arg0/arg1/arg2/arg3/argn/argx/argkvx/argeval/nokey. */
 export const CmdShape = {
@@ -16,80 +25,284 @@ export const CmdShape = {
   arg2: 3,
   /** A key and exactly three arguments. */
   arg3: 4,
-  /** A key and any number of arguments. */
+  /** A key and any number of arguments; only the first is a key (SDIFF, PFCOUNT... go by it). */
   argn: 5,
-  /** One or more keys (MGET, DEL...): split per server. */
+  /** One or more keys, every argument a key (MGET, DEL...). */
   argx: 6,
-  /** Key-value pairs (MSET): split per server. */
+  /** Key-value pairs (MSET): the odd arguments are keys. */
   argkvx: 7,
-  /** EVAL/EVALSHA: script, numkeys, keys..., args...; routed by the first key. */
+  /** EVAL/EVALSHA: script, numkeys, keys..., args...; keys are the numkeys after the second. */
   argeval: 8,
   /** Any arguments, no key (LOLWUT). */
   nokey: 9,
 } as const;
 export type CmdShape = (typeof CmdShape)[keyof typeof CmdShape];
 
+/** How a request with several keys is split per server and its parts' replies merged. */
+export const CmdMerge = {
+  /** Not split: sent whole to the server its (first) key picks. */
+  none: 0,
+  /** MGET: each part answers an array; the elements go back in request-key order. */
+  array: 1,
+  /** DEL, UNLINK, TOUCH, EXISTS: each part answers an integer; the reply is their sum. */
+  sum: 2,
+  /** MSET: each part answers +OK; the reply is +OK once all did. */
+  status: 3,
+} as const;
+export type CmdMerge = (typeof CmdMerge)[keyof typeof CmdMerge];
+
+/** Which server connection a command may use. */
+export const CmdConn = {
+  /** The pool's shared connection, pipelined with every other client's requests. */
+  shared: 0,
+  /**
+   * A connection of the client's own: the command leaves state on it or holds it (SUBSCRIBE,
+   * MULTI/EXEC/WATCH, blocking pops, SELECT, CLIENT...).
+   */
+  pinned: 1,
+} as const;
+export type CmdConn = (typeof CmdConn)[keyof typeof CmdConn];
+
 /** What the proxy does itself instead of forwarding. */
 export const CmdLocal = {
   none: 0,
+  /** +PONG */
   ping: 1,
+  /** Close the client once earlier replies are out. */
   quit: 2,
+  /** Check redis_auth's password. */
   auth: 3,
 } as const;
 export type CmdLocal = (typeof CmdLocal)[keyof typeof CmdLocal];
 
+/** Which servers a forwarded command goes to. */
+export const CmdFanout = {
+  /** The one its key picks (a keyless command: the one the empty key picks). */
+  one: 0,
+  /** Every server of the pool, the replies merged into one (KEYS, SCAN, DBSIZE, FLUSHALL...). */
+  every: 1,
+} as const;
+export type CmdFanout = (typeof CmdFanout)[keyof typeof CmdFanout];
+
 export interface RedisCommand {
+  /** Upper case, as matched. */
   readonly name: string;
-  readonly shape: CmdShape;
+  /** The argument count rule, which also gives the key positions. */
+  readonly arity: CmdShape;
+  readonly merge: CmdMerge;
+  /** redis's `write` flag: the command may change data (a replica would refuse it). */
+  readonly write: boolean;
+  readonly conn: CmdConn;
   readonly local: CmdLocal;
+  readonly fanout: CmdFanout;
+  /** twemproxy 0.5.0 routes it; false parses as an unknown command. */
+  readonly supported: boolean;
 }
 
-const S = CmdShape;
-const shapes: Readonly<Record<keyof typeof CmdShape, readonly string[]>> = {
-  argz: ["PING", "QUIT", "COMMAND"],
-  arg0: [
-    "PERSIST", "PTTL", "TTL", "TYPE", "DUMP", "DECR", "GET", "GETDEL", "INCR", "STRLEN", "HGETALL",
-    "HKEYS", "HLEN", "HVALS", "LLEN", "SCARD", "SMEMBERS", "ZCARD", "AUTH",
-  ],
-  arg1: [
-    // MOVE is absent on purpose: 0.5.0 parses it but has no reply for it and closes the client
-    "EXPIRE", "EXPIREAT", "PEXPIRE", "PEXPIREAT", "APPEND", "DECRBY", "GETBIT", "GETSET",
-    "INCRBY", "INCRBYFLOAT", "SETNX", "HEXISTS", "HGET", "HSTRLEN", "LINDEX", "RPOPLPUSH",
-    "SISMEMBER", "ZRANK", "ZREVRANK", "ZSCORE",
-  ],
-  arg2: [
-    "GETRANGE", "PSETEX", "SETBIT", "SETEX", "SETRANGE", "HINCRBY", "HINCRBYFLOAT", "HSETNX",
-    "LRANGE", "LREM", "LSET", "LTRIM", "SMOVE", "ZCOUNT", "ZLEXCOUNT", "ZINCRBY", "ZREMRANGEBYLEX",
-    "ZREMRANGEBYRANK", "ZREMRANGEBYSCORE",
-  ],
-  arg3: ["LINSERT", "LMOVE"],
-  argn: [
-    "SORT", "COPY", "BITCOUNT", "BITPOS", "BITFIELD", "GETEX", "SET", "HDEL", "HMGET",
-    "HMSET", "HSCAN", "HSET", "HRANDFIELD", "LPUSH", "LPUSHX", "RPUSH", "RPUSHX", "LPOP", "RPOP",
-    "LPOS", "SADD", "SDIFF", "SDIFFSTORE", "SINTER", "SINTERSTORE", "SREM", "SUNION",
-    "SUNIONSTORE", "SRANDMEMBER", "SSCAN", "SPOP", "SMISMEMBER", "PFADD", "PFMERGE", "PFCOUNT",
-    "ZADD", "ZDIFF", "ZDIFFSTORE", "ZINTER", "ZINTERSTORE", "ZMSCORE", "ZPOPMAX", "ZPOPMIN",
-    "ZRANDMEMBER", "ZRANGE", "ZRANGEBYLEX", "ZRANGEBYSCORE", "ZRANGESTORE", "ZREM", "ZREVRANGE",
-    "ZREVRANGEBYLEX", "ZREVRANGEBYSCORE", "ZSCAN", "ZUNION", "ZUNIONSTORE", "GEODIST", "GEOPOS",
-    "GEOHASH", "GEOADD", "GEORADIUS", "GEORADIUSBYMEMBER", "GEOSEARCH", "GEOSEARCHSTORE", "RESTORE",
-  ],
-  // EXISTS is argn in twemproxy (routed by its first key) but documented as split: we split it
-  argx: ["MGET", "DEL", "UNLINK", "TOUCH", "EXISTS"],
-  argkvx: ["MSET"],
-  argeval: ["EVAL", "EVALSHA"],
-  nokey: ["LOLWUT"],
-};
+const A = CmdShape;
+const M = CmdMerge;
+const C = CmdConn;
+const L = CmdLocal;
+const F = CmdFanout;
 
-const locals: Readonly<Record<string, CmdLocal>> = {
-  PING: CmdLocal.ping,
-  QUIT: CmdLocal.quit,
-  AUTH: CmdLocal.auth,
-};
-
-/** Every command, in table order; a command's index is its message type (1-based). */
-export const REDIS_COMMANDS: readonly RedisCommand[] = Object.entries(shapes).flatMap(([shape, names]) =>
-  names.map((name) => ({ name, shape: S[shape as keyof typeof CmdShape], local: locals[name] ?? CmdLocal.none })),
-);
+/** Every command, one row each; a row's index + 1 is its message type. */
+export const REDIS_COMMANDS: readonly RedisCommand[] = [
+  // twemproxy 0.5.0 routes these; no arguments
+  { name: "PING",              arity: A.argz,    merge: M.none,   write: false, conn: C.shared, local: L.ping, fanout: F.one,   supported: true },
+  { name: "QUIT",              arity: A.argz,    merge: M.none,   write: false, conn: C.shared, local: L.quit, fanout: F.one,   supported: true },
+  { name: "COMMAND",           arity: A.argz,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  // a key
+  { name: "PERSIST",           arity: A.arg0,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "PTTL",              arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "TTL",               arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "TYPE",              arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "DUMP",              arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "DECR",              arity: A.arg0,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GET",               arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GETDEL",            arity: A.arg0,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "INCR",              arity: A.arg0,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "STRLEN",            arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HGETALL",           arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HKEYS",             arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HLEN",              arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HVALS",             arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LLEN",              arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SCARD",             arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SMEMBERS",          arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZCARD",             arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "AUTH",              arity: A.arg0,    merge: M.none,   write: false, conn: C.shared, local: L.auth, fanout: F.one,   supported: true },
+  // a key and one argument
+  { name: "EXPIRE",            arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "EXPIREAT",          arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "PEXPIRE",           arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "PEXPIREAT",         arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "APPEND",            arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "DECRBY",            arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GETBIT",            arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GETSET",            arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "INCRBY",            arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "INCRBYFLOAT",       arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SETNX",             arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HEXISTS",           arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HGET",              arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HSTRLEN",           arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LINDEX",            arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "RPOPLPUSH",         arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SISMEMBER",         arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZRANK",             arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZREVRANK",          arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZSCORE",            arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  // a key and two arguments
+  { name: "GETRANGE",          arity: A.arg2,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "PSETEX",            arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SETBIT",            arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SETEX",             arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SETRANGE",          arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HINCRBY",           arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HINCRBYFLOAT",      arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HSETNX",            arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LRANGE",            arity: A.arg2,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LREM",              arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LSET",              arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LTRIM",             arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SMOVE",             arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZCOUNT",            arity: A.arg2,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZLEXCOUNT",         arity: A.arg2,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZINCRBY",           arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZREMRANGEBYLEX",    arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZREMRANGEBYRANK",   arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZREMRANGEBYSCORE",  arity: A.arg2,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  // a key and three arguments
+  { name: "LINSERT",           arity: A.arg3,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LMOVE",             arity: A.arg3,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  // a key, then any arguments
+  { name: "SORT",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "COPY",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "BITCOUNT",          arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "BITPOS",            arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "BITFIELD",          arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GETEX",             arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SET",               arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HDEL",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HMGET",             arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HMSET",             arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HSCAN",             arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HSET",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "HRANDFIELD",        arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LPUSH",             arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LPUSHX",            arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "RPUSH",             arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "RPUSHX",            arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LPOP",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "RPOP",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "LPOS",              arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SADD",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SDIFF",             arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SDIFFSTORE",        arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SINTER",            arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SINTERSTORE",       arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SREM",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SUNION",            arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SUNIONSTORE",       arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SRANDMEMBER",       arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SSCAN",             arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SPOP",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "SMISMEMBER",        arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "PFADD",             arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "PFMERGE",           arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "PFCOUNT",           arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZADD",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZDIFF",             arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZDIFFSTORE",        arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZINTER",            arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZINTERSTORE",       arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZMSCORE",           arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZPOPMAX",           arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZPOPMIN",           arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZRANDMEMBER",       arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZRANGE",            arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZRANGEBYLEX",       arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZRANGEBYSCORE",     arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZRANGESTORE",       arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZREM",              arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZREVRANGE",         arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZREVRANGEBYLEX",    arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZREVRANGEBYSCORE",  arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZSCAN",             arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZUNION",            arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "ZUNIONSTORE",       arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GEODIST",           arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GEOPOS",            arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GEOHASH",           arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GEOADD",            arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GEORADIUS",         arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GEORADIUSBYMEMBER", arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GEOSEARCH",         arity: A.argn,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "GEOSEARCHSTORE",    arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "RESTORE",           arity: A.argn,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  // every argument a key: split per server. EXISTS is argn in twemproxy (routed by its first key)
+  // but documented as split: we split it
+  { name: "MGET",              arity: A.argx,    merge: M.array,  write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "DEL",               arity: A.argx,    merge: M.sum,    write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "UNLINK",            arity: A.argx,    merge: M.sum,    write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "TOUCH",             arity: A.argx,    merge: M.sum,    write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "EXISTS",            arity: A.argx,    merge: M.sum,    write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  // key-value pairs: split per server
+  { name: "MSET",              arity: A.argkvx,  merge: M.status, write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  // script, numkeys, keys, arguments: routed by the first key
+  { name: "EVAL",              arity: A.argeval, merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  { name: "EVALSHA",           arity: A.argeval, merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  // no key
+  { name: "LOLWUT",            arity: A.nokey,   merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true },
+  // twemproxy 0.5.0 does not route these (supported: false). MOVE: 0.5.0 parses it but has no
+  // reply for it and closes the client
+  { name: "MOVE",              arity: A.arg1,    merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.one,   supported: false },
+  // connection state and server facts
+  { name: "HELLO",             arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "CLIENT",            arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "SELECT",            arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "INFO",              arity: A.nokey,   merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.every, supported: false },
+  { name: "ECHO",              arity: A.nokey,   merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: false },
+  { name: "RESET",             arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "READONLY",          arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "READWRITE",         arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  // the whole keyspace: every server
+  { name: "SCAN",              arity: A.nokey,   merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.every, supported: false },
+  { name: "KEYS",              arity: A.nokey,   merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.every, supported: false },
+  { name: "DBSIZE",            arity: A.argz,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.every, supported: false },
+  { name: "RANDOMKEY",         arity: A.argz,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.every, supported: false },
+  { name: "FLUSHDB",           arity: A.nokey,   merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.every, supported: false },
+  { name: "FLUSHALL",          arity: A.nokey,   merge: M.none,   write: true,  conn: C.shared, local: L.none, fanout: F.every, supported: false },
+  { name: "SCRIPT",            arity: A.nokey,   merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.every, supported: false },
+  // pub/sub: a subscribed connection carries pushes, not replies
+  { name: "SUBSCRIBE",         arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "UNSUBSCRIBE",       arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "PSUBSCRIBE",        arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.every, supported: false },
+  { name: "PUNSUBSCRIBE",      arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.every, supported: false },
+  { name: "SSUBSCRIBE",        arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "SUNSUBSCRIBE",      arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "PUBLISH",           arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: false },
+  { name: "SPUBLISH",          arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: false },
+  { name: "PUBSUB",            arity: A.nokey,   merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.every, supported: false },
+  // transactions: the commands between MULTI and EXEC must reach one connection
+  { name: "MULTI",             arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "EXEC",              arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "DISCARD",           arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "WATCH",             arity: A.argx,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "UNWATCH",           arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  // blocking: the connection is held until a value or the timeout comes
+  { name: "BLPOP",             arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "BRPOP",             arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "BRPOPLPUSH",        arity: A.arg2,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "BLMOVE",            arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "BLMPOP",            arity: A.nokey,   merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "BZPOPMIN",          arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "BZPOPMAX",          arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "BZMPOP",            arity: A.nokey,   merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "XREAD",             arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "XREADGROUP",        arity: A.nokey,   merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+  { name: "WAIT",              arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false },
+];
 
 // Open-addressing index over the upper-cased name bytes; 0 marks an empty slot.
 const SLOTS = 1024;
@@ -112,8 +325,8 @@ for (let i = 0; i < REDIS_COMMANDS.length; i++) {
 
 /**
  * The message type (table index + 1) of the command whose upper-cased name is `name[0..len)`,
- * or 0 when twemproxy does not know it.
- * @example REDIS_COMMANDS[lookupCommand(new TextEncoder().encode("GET"), 3) - 1]?.shape === CmdShape.arg0
+ * or 0 when the table does not know it. A known name may still be unsupported (row.supported).
+ * @example REDIS_COMMANDS[lookupCommand(new TextEncoder().encode("GET"), 3) - 1]?.arity === CmdShape.arg0
  */
 export function lookupCommand(name: Uint8Array, len: number): number {
   let slot = nameHash(name, len);

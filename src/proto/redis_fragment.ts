@@ -7,30 +7,39 @@
 import type { Msg } from "../core/message.ts";
 import { MsgCursor, msgCopySpan, type MsgWriter } from "../core/msg_io.ts";
 import { RspType } from "./redis.ts";
-import { CmdShape, REDIS_COMMANDS } from "./redis_commands.ts";
+import { CmdMerge, CmdShape, REDIS_COMMANDS } from "./redis_commands.ts";
 import { OK, redisErrorReply } from "./redis_replies.ts";
 
 const enc = new TextEncoder();
 const names = REDIS_COMMANDS.map((c) => enc.encode(c.name));
 const cursor = new MsgCursor();
-const MGET = REDIS_COMMANDS.findIndex((c) => c.name === "MGET") + 1;
 
-function shapeOf(msg: Msg): number {
-  return REDIS_COMMANDS[msg.type - 1]?.shape ?? -1;
+/** The reply type each part of a split request must answer, by merge kind (redis_pre_coalesce). */
+const PART_REPLY: Readonly<Record<CmdMerge, number>> = {
+  [CmdMerge.none]: 0,
+  [CmdMerge.array]: RspType.MULTIBULK,
+  [CmdMerge.sum]: RspType.INTEGER,
+  [CmdMerge.status]: RspType.STATUS,
+};
+
+function mergeOf(msg: Msg): CmdMerge {
+  return REDIS_COMMANDS[msg.type - 1]?.merge ?? CmdMerge.none;
 }
 
-/** nutcracker 0.5.0 closes the client after an MGET that failed on a server (not MSET or DEL). */
+/**
+ * nutcracker 0.5.0 closes the client after an MGET that failed on a server, and not after a
+ * failed MSET or DEL: the array merge is the one that copies values out of the parts.
+ */
 export function redisFailClosesClient(msg: Msg): boolean {
-  return msg.type === MGET;
+  return mergeOf(msg) === CmdMerge.array;
 }
 
 export function redisFragmentable(msg: Msg): boolean {
-  const s = shapeOf(msg);
-  return (s === CmdShape.argx || s === CmdShape.argkvx) && msg.keys.length > 3;
+  return mergeOf(msg) !== CmdMerge.none && msg.keys.length > 3;
 }
 
 export function redisBuildFragment(w: MsgWriter, owner: Msg, keyIdx: readonly number[]): void {
-  const kv = shapeOf(owner) === CmdShape.argkvx;
+  const kv = REDIS_COMMANDS[owner.type - 1]!.arity === CmdShape.argkvx;
   const name = names[owner.type - 1]!;
   const keys = owner.keys;
   w.byte(42); // '*'
@@ -86,8 +95,7 @@ function writeUint(out: Uint8Array, at: number, n: number): number {
  * else (an error such as -READONLY or -MASTERDOWN included) into EINVAL for the whole request.
  */
 export function redisPartRefused(req: Msg, rsp: Msg): boolean {
-  const want = shapeOf(req) === CmdShape.argkvx ? RspType.STATUS : req.type === MGET ? RspType.MULTIBULK : RspType.INTEGER;
-  return rsp.type !== want;
+  return rsp.type !== PART_REPLY[mergeOf(req)];
 }
 
 /**
@@ -100,23 +108,29 @@ export function redisCoalesce(owner: Msg): Uint8Array {
   for (const f of frags) {
     if (f.error) return redisErrorReply(f.err);
   }
-  const shape = shapeOf(owner);
-  if (shape === CmdShape.argkvx) {
-    for (const f of frags) if (f.peer!.type !== RspType.STATUS) return redisErrorReply("EINVAL");
-    return OK;
-  }
-  if (owner.type === MGET) {
-    for (const f of frags) {
-      if (f.peer!.type !== RspType.MULTIBULK || f.peer!.integer !== f.narg) return redisErrorReply("EINVAL");
-    }
+  const merge = mergeOf(owner);
+  const want = PART_REPLY[merge];
+  for (const f of frags) if (f.peer!.type !== want) return redisErrorReply("EINVAL");
+  if (merge === CmdMerge.status) return OK;
+  if (merge === CmdMerge.array) {
+    // each part must answer one element per key it was asked
+    for (const f of frags) if (f.peer!.integer !== f.narg) return redisErrorReply("EINVAL");
     return mget(owner);
   }
   let sum = 0;
-  for (const f of frags) {
-    if (f.peer!.type !== RspType.INTEGER) return redisErrorReply("EINVAL");
-    sum += f.peer!.integer;
-  }
-  return enc.encode(`:${sum}\r\n`);
+  for (const f of frags) sum += f.peer!.integer;
+  return integerReply(sum);
+}
+
+/** `:<n>\r\n` without a string in between. */
+function integerReply(n: number): Uint8Array {
+  if (n < 0) return enc.encode(`:${n}\r\n`); // not from DEL, UNLINK, TOUCH or EXISTS
+  const out = new Uint8Array(1 + digits(n) + 2);
+  out[0] = 58; // ':'
+  const at = writeUint(out, 1, n);
+  out[at] = 13;
+  out[at + 1] = 10;
+  return out;
 }
 
 /** MGET: each part answered an array for its keys; pick elements back into request order. */
