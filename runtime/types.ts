@@ -108,7 +108,7 @@ export interface TimerHandle {
   readonly _timer: unknown;
 }
 
-export type SignalName = "SIGHUP" | "SIGINT" | "SIGTERM" | "SIGTTIN" | "SIGTTOU" | "SIGUSR1" | "SIGUSR2" | "SIGPIPE";
+export type SignalName = "SIGHUP" | "SIGINT" | "SIGTERM" | "SIGTTIN" | "SIGTTOU" | "SIGUSR1" | "SIGUSR2" | "SIGPIPE" | "SIGSEGV";
 
 /** An append-only log file that can be reopened (logrotate) in place. */
 export interface LogFile {
@@ -155,7 +155,18 @@ export interface Runtime {
   /** Run `fn` after the current I/O callbacks (microtask or immediate). */
   defer(fn: () => void): void;
 
+  /**
+   * Call `fn` on the event loop each time `sig` arrives. SIGPIPE is ignored, never reported.
+   * SIGSEGV reaches `fn` only when sent (kill): after a real fault the thread cannot run JS. Deno
+   * refuses a SIGSEGV listener, so there it is not listened for (README, "Where we differ").
+   */
   onSignal(sig: SignalName, fn: (sig: SignalName) => void): void;
+  /**
+   * Die by `sig` as if it had no handler: drop our listeners for it, so its default action is
+   * back, and send it to this process (twemproxy's SA_RESETHAND, then raise(3)). Returns only
+   * if that default action does not end the process.
+   */
+  raise(sig: SignalName): void;
 
   /** Command-line arguments after the program (and script) name. */
   readonly args: readonly string[];

@@ -7,6 +7,7 @@ const SIGNO: Readonly<Record<SignalName, number>> = {
   SIGHUP: 1,
   SIGINT: 2,
   SIGUSR1: 10,
+  SIGSEGV: 11,
   SIGUSR2: 12,
   SIGPIPE: 13,
   SIGTERM: 15,
@@ -30,6 +31,7 @@ export interface SignalActions {
  * Install the handlers: SIGHUP reopens the log (logrotate), SIGTTIN/SIGTTOU raise and lower the
  * level, SIGINT exits 1 as twemproxy does and SIGTERM exits 0 (twemproxy leaves SIGTERM at its
  * default action; we remove the pid file on both), SIGUSR1/2 are logged only, SIGPIPE ignored.
+ * SIGSEGV (only a sent one: a real fault gives JS no turn) is logged, then the process dies by it.
  */
 export function signalInit(rt: Runtime, a: SignalActions): void {
   const handle = (sig: SignalName): void => {
@@ -48,6 +50,9 @@ export function signalInit(rt: Runtime, a: SignalActions): void {
       case "SIGTERM":
         action = ", exiting";
         break;
+      case "SIGSEGV":
+        action = ", core dumping";
+        break;
       default:
         break;
     }
@@ -58,6 +63,9 @@ export function signalInit(rt: Runtime, a: SignalActions): void {
     else if (sig === "SIGINT") a.shutdown(1);
     else if (sig === "SIGTERM") a.shutdown(0);
     else if (sig === "SIGUSR1") a.report();
+    // the line is written (synchronously) first; then die by the signal, as twemproxy does, and
+    // leave the pid file, as it does too. No stack trace: ours would show only this handler
+    else if (sig === "SIGSEGV") rt.raise(sig);
   };
   // SIGPIPE stays ignored (the adapters see to it) and is not logged, as in twemproxy
   for (const sig of Object.keys(SIGNO) as SignalName[]) if (sig !== "SIGPIPE") rt.onSignal(sig, handle);

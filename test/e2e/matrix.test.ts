@@ -5,7 +5,7 @@
 // records the oracle: where every key lands, its error replies and its stats JSON. Each target
 // must put every key where nutcracker did and answer those sequences with the same bytes; it must
 // also pipeline, split multi-key requests, and behave as a process the way nutcracker does
-// (-V, usage, -t, -d with -p, -o with SIGHUP, signals, its process name).
+// (-V, usage, -t, -d with -p, -o with SIGHUP, signals, kill -SEGV, its process name).
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, symlinkSync } from "node:fs";
@@ -17,6 +17,7 @@ import { exchange, request, resp } from "../helpers/client.ts";
 import { BINARY, MATRIX, ROOT, type Running, startProxy, TARGETS, type Target, writeConf } from "../helpers/proxy.ts";
 import { type Backend, startMemcached, startRedis } from "../helpers/real_backends.ts";
 import { freePort, waitForPort } from "../helpers/runtimes.ts";
+import { SEGV_LINE, SEGV_OUTCOME, startForSegv } from "../helpers/segv.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, f: () => boolean, ms = 10_000): Promise<void> {
@@ -348,6 +349,30 @@ describe.each(MATRIX)("on %s", (target) => {
     expect(await exited).toBe(1);
     expect(readFileSync(log, "utf8")).toContain("done, rabbit done");
     expect(existsSync(pidFile)).toBe(false);
+  });
+
+  it(`kill -SEGV: ${SEGV_OUTCOME[target]} (twemproxy logs '${SEGV_LINE}' and dies by the signal)`, async () => {
+    const d = await ports();
+    const [slog, spid] = [join(dir, "segv.log"), join(dir, "segv.pid")];
+    const nc = await startForSegv(target, proxyArgs(d, ["-o", slog, "-p", spid]), d.red);
+    const text = () => (existsSync(slog) ? readFileSync(slog, "utf8") : "");
+    try {
+      await until("start line", () => text().includes("started on pid"));
+      if (SEGV_OUTCOME[target] === "logs and dies") {
+        expect(await nc.segv(10_000)).toEqual({ code: null, signal: "SIGSEGV" });
+        expect(text()).toContain(SEGV_LINE);
+        // no clean-up on the way down, as in twemproxy (its handler raises, nc_remove_pidfile never runs)
+        expect(existsSync(spid)).toBe(true);
+      } else {
+        // Deno: no listener can be had; the first one is swallowed, the second kills unlogged
+        expect(await nc.segv(1_000)).toBeNull();
+        expect((await request(d.red, resp("PING"), 7)).toString()).toBe("+PONG\r\n");
+        expect(await nc.segv(10_000)).toEqual({ code: null, signal: "SIGSEGV" });
+        expect(text()).not.toContain("SIGSEGV");
+      }
+    } finally {
+      nc.proc.kill("SIGKILL");
+    }
   });
 
   it("-d -p: returns at once with piped stdio; the pid file holds the daemon, which serves and stats; SIGTERM removes it", async () => {

@@ -1,4 +1,4 @@
-// nutcracker 0.5.0 itself as a process: what test/e2e/matrix.test.ts requires of every target (-V, usage, -d with -p, the process name) holds for the original.
+// nutcracker 0.5.0 itself as a process: what test/e2e/matrix.test.ts requires of every target (-V, usage, -d with -p, the process name) holds for the original; and kill -SEGV, on it and on each runtime.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
@@ -6,9 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, resp } from "../helpers/client.ts";
-import { ROOT, TARGETS, type Target, writeConf } from "../helpers/proxy.ts";
+import { ROOT, RUNTIMES, TARGETS, type Target, writeConf } from "../helpers/proxy.ts";
 import { type Backend, startRedis } from "../helpers/real_backends.ts";
 import { freePort, waitForPort } from "../helpers/runtimes.ts";
+import { SEGV_LINE, SEGV_OUTCOME, startForSegv } from "../helpers/segv.ts";
 
 function run(target: Target, args: string[], timeout = 20_000) {
   const [cmd, ...rest] = TARGETS[target](args);
@@ -77,5 +78,30 @@ describe("nutcracker as the oracle", () => {
     await until("daemon exit", () => !alive(pid));
     // SIGTERM is left to its default action: the pid file stays (ours removes it, README)
     expect(existsSync(pidFile)).toBe(true);
+  });
+});
+
+describe.each(["nutcracker", ...RUNTIMES] as Target[])("kill -SEGV on %s", (target) => {
+  const outcome = SEGV_OUTCOME[target]!;
+  it(`${outcome}${outcome === "logs and dies" ? ` ('${SEGV_LINE}', then death by SIGSEGV)` : ": no line, serves on, a second one kills"}`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nc-segv-"));
+    const log = join(dir, "nc.log");
+    const port = await freePort();
+    const nc = await startForSegv(target, ["-c", poolConf(port), "-s", String(await freePort()), "-o", log], port);
+    const text = () => (existsSync(log) ? readFileSync(log, "utf8") : "");
+    try {
+      await until("start line", () => text().includes("started on pid"));
+      if (outcome === "logs and dies") {
+        expect(await nc.segv(10_000)).toEqual({ code: null, signal: "SIGSEGV" });
+        expect(text()).toContain(SEGV_LINE);
+      } else {
+        expect(await nc.segv(1_000)).toBeNull();
+        expect((await request(port, resp("PING"), 7)).toString()).toBe("+PONG\r\n");
+        expect(await nc.segv(10_000)).toEqual({ code: null, signal: "SIGSEGV" });
+        expect(text()).not.toContain("SIGSEGV");
+      }
+    } finally {
+      nc.proc.kill("SIGKILL");
+    }
   });
 });
