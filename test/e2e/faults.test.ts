@@ -59,6 +59,36 @@ function rssKb(pid: number): number {
   return Number(m?.[1] ?? 0);
 }
 
+/** What the proxy's buffer pools hold, from the line SIGUSR1 makes it log (src/main.ts report). */
+interface PoolCounts {
+  readonly msgs: number;
+  readonly msgsAllocated: number;
+  readonly mbufs: number;
+  readonly mbufsAllocated: number;
+  readonly line: string;
+}
+
+async function poolCounts(proxy: Running): Promise<PoolCounts> {
+  const seen = proxy.stderr().length;
+  process.kill(proxy.proc.pid!, "SIGUSR1");
+  for (let i = 0; i < 250; i++) {
+    await sleep(20);
+    const m = /msgs in use (\d+) of (\d+), mbufs in use (\d+) of (\d+)/.exec(proxy.stderr().slice(seen));
+    if (m !== null) return { msgs: +m[1]!, msgsAllocated: +m[2]!, mbufs: +m[3]!, mbufsAllocated: +m[4]!, line: m[0] };
+  }
+  throw new Error("no pool report within 5 s of SIGUSR1");
+}
+
+/** Pool counts once nothing is in use (swallowed replies may still be arriving), or the last seen. */
+async function untilFree(proxy: Running, timeoutMs = 10_000): Promise<PoolCounts> {
+  const t0 = Date.now();
+  for (;;) {
+    const c = await poolCounts(proxy);
+    if ((c.msgs === 0 && c.mbufs === 0) || Date.now() - t0 > timeoutMs) return c;
+    await sleep(100);
+  }
+}
+
 const diag: number[] = [];
 
 /** A key (from a few hundred) that lives on `backend`, found by asking the backend itself. */
@@ -252,46 +282,59 @@ slow:
     // RSS only catches gross leaks (heaps grow in steps); the exact check is the pools below
     expect(after, `RSS KB early ${early.join(", ")}; late ${late.join(", ")}`).toBeLessThanOrEqual(before * 1.25);
     // every message and mbuf is back on its free list once the load is answered (SIGUSR1 report)
-    const seen = proxy.stderr().length;
-    process.kill(pid, "SIGUSR1");
-    let report = "";
-    for (let i = 0; i < 100 && report === ""; i++) {
-      await sleep(20);
-      report = /msgs in use \d+ of \d+, mbufs in use \d+ of \d+/.exec(proxy.stderr().slice(seen))?.[0] ?? "";
-    }
-    expect(report).toMatch(/^msgs in use 0 of [1-9]\d*, mbufs in use 0 of [1-9]\d*$/);
+    expect((await poolCounts(proxy)).line).toMatch(/^msgs in use 0 of [1-9]\d*, mbufs in use 0 of [1-9]\d*$/);
   });
 
-  it("memcache: 50 pipelining clients while a server is killed get every reply (or SERVER_ERROR and a close), then it is ejected", async () => {
+  it("memcache: 50 pipelining clients with requests pending on a server that is killed each get the replies before their first key on it, then SERVER_ERROR and a close; then it is ejected", async () => {
     const [x, y] = await Promise.all([startMemcached(), startMemcached()]);
     const port = await freePort();
-    const conf = writeConf(`mce:\n  listen: 127.0.0.1:${port}\n  timeout: 2000\n  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 60000\n  servers:\n   - 127.0.0.1:${x.port}:1 x\n   - 127.0.0.1:${y.port}:1 y\n`);
+    // timeout well past the freeze below: the pending requests must fail by the kill, not time out
+    const conf = writeConf(`mce:\n  listen: 127.0.0.1:${port}\n  timeout: 15000\n  auto_eject_hosts: true\n  server_failure_limit: 1\n  server_retry_timeout: 60000\n  servers:\n   - 127.0.0.1:${x.port}:1 x\n   - 127.0.0.1:${y.port}:1 y\n`);
     const own = await startProxy(rt, ["-c", conf, "-s", String(await freePort())], port);
     try {
-      const load = Buffer.from(Array.from({ length: 1000 }, (_, i) => `get mk:${(i * 2654435761) % 99991}\r\n`).join(""));
+      // the keys x owns go first: each client gets their replies, then waits on y's first key
+      const keys = Array.from({ length: 1000 }, (_, i) => `mk:${(i * 2654435761) % 99991}`);
+      await replies(port, Buffer.from(keys.map((k) => `set ${k} 0 0 1\r\nx\r\n`).join("")), keys.length);
+      const onX = (await exchange(x.port, Buffer.from(keys.map((k) => `get ${k}\r\n`).join("") + "quit\r\n"))).toString();
+      const xKeys = keys.filter((k) => onX.includes(`VALUE ${k} `));
+      expect(xKeys.length).toBeGreaterThan(0);
+      expect(xKeys.length).toBeLessThan(keys.length);
+      const load = Buffer.from([...xKeys, ...keys.filter((k) => !xKeys.includes(k))].map((k) => `get ${k}\r\n`).join(""));
       const count = (text: string) => (text.match(/END\r\n|SERVER_ERROR [^\r]*\r\n/g) ?? []).length;
-      const one = () =>
-        new Promise<string>((resolve, reject) => {
+      const got: string[] = Array.from({ length: 50 }, () => "");
+      const one = (i: number) =>
+        new Promise<{ text: string; closed: boolean }>((resolve, reject) => {
           const sock = connect({ host: "127.0.0.1", port }, () => sock.write(load));
-          let got = "";
           sock.on("data", (d) => {
-            got += d.toString();
-            if (count(got) >= 1000) {
+            got[i] += d.toString();
+            if (count(got[i]!) >= 1000) {
               sock.destroy();
-              resolve(got);
+              resolve({ text: got[i]!, closed: false });
             }
           });
           sock.on("error", reject);
-          // a failed retrieval closes its client after the SERVER_ERROR, as twemproxy does
-          sock.on("close", () => (count(got) >= 1000 || /SERVER_ERROR [^\r]*\r\n$/.test(got) ? resolve(got) : reject(new Error(`closed after ${count(got)} replies`))));
+          sock.on("close", () => resolve({ text: got[i]!, closed: true }));
         });
-      const clients = Array.from({ length: 50 }, one);
-      await sleep(20);
-      await y.stop();
-      for (const text of await Promise.all(clients)) {
+      // y is frozen before the load: its connection is made (the kernel accepts) and its requests
+      // are written, but nothing answers, so no client can finish before the kill
+      y.proc.kill("SIGSTOP");
+      await sleep(50);
+      const clients = Array.from({ length: 50 }, (_, i) => one(i));
+      // every client gets the replies of x's keys, in order, and then nothing: y's first key holds the rest
+      for (let i = 0; !got.every((t) => count(t) >= xKeys.length); i++) {
+        if (i > 100) throw new Error(`replies before y's first key: ${got.map(count).join(",")} of ${xKeys.length}`);
+        await sleep(100);
+      }
+      await sleep(300);
+      expect(got.map(count)).toEqual(got.map(() => xKeys.length));
+      await y.stop(); // SIGKILL: the connection holding every client's pending requests resets
+      for (const { text, closed } of await Promise.all(clients)) {
         const lines = text.match(/END\r\n|SERVER_ERROR [^\r]*\r\n/g) ?? [];
-        if (lines.length < 1000) expect(lines.at(-1)).toMatch(/^SERVER_ERROR /);
-        for (const l of lines) expect(l).toMatch(/^(END|SERVER_ERROR (Connection refused|Connection reset by peer|Broken pipe|unknown))\r\n$/);
+        // a failed retrieval answers SERVER_ERROR and closes its client, as twemproxy does
+        expect(closed).toBe(true);
+        expect(lines.length).toBe(xKeys.length + 1);
+        expect(lines.at(-1)).toMatch(/^SERVER_ERROR (Connection reset by peer|Broken pipe|unknown)\r\n$/);
+        for (const l of lines.slice(0, -1)) expect(l).toBe("END\r\n");
       }
       // ejected: every key is now served by the live server, without errors
       const after = await exchange(port, Buffer.concat([load, Buffer.from("quit\r\n")]));
@@ -308,37 +351,67 @@ slow:
     expect(await replies(p.garbage, resp("PING"), 1)).toEqual(["+PONG\r\n"]);
   });
 
-  it("survives a client that leaves in the middle of a pipeline of 10,000", async () => {
-    const load = Buffer.concat(Array.from({ length: 10_000 }, (_, i) => resp("SET", `gone${i}`, "x".repeat(100))));
-    await new Promise<void>((resolve) => {
-      const s = connect({ host: "127.0.0.1", port: p.redis }, () => {
-        s.write(load);
-        setTimeout(() => {
-          s.destroy();
-          resolve();
-        }, 5);
+  it("survives a client that leaves in the middle of a pipeline of 10,000, and frees all it held for it", async () => {
+    // 40 MB of replies: far more than the kernel's socket buffers, so when the client leaves at
+    // its first reply bytes the proxy is still in the middle of the pipeline
+    const value = "x".repeat(4096);
+    expect(await replies(p.redis, resp("SET", "gone", value), 1)).toEqual(["+OK\r\n"]);
+    const reply = `$${value.length}\r\n${value}\r\n`.length;
+    const load = Buffer.concat(Array.from({ length: 10_000 }, () => resp("GET", "gone")));
+    const got = await new Promise<number>((resolve, reject) => {
+      const s = connect({ host: "127.0.0.1", port: p.redis }, () => s.write(load));
+      s.once("data", (d) => {
+        s.destroy();
+        resolve(d.length);
       });
+      s.on("error", reject);
     });
-    await sleep(200);
+    // the cut: replies had begun, and nearly all of them were still to come
+    expect(got).toBeGreaterThan(0);
+    expect(got).toBeLessThan((10_000 * reply) / 10);
+    // what the proxy held for the pipeline (parsed requests, replies in flight) goes back to the pools
+    expect((await untilFree(proxy)).line).toMatch(/^msgs in use 0 of [1-9]\d*, mbufs in use 0 of [1-9]\d*$/);
     const r = await replies(p.redis, Buffer.concat([resp("SET", "after", "1"), resp("GET", "after")]), 2);
     expect(r, proxy.stderr().slice(-2000)).toEqual(["+OK\r\n", "$1\r\n1\r\n"]);
   });
 
-  it("holds bounded memory for a client that sends but never reads", async () => {
+  it("stops forwarding for a client that sends but never reads, well short of its pipeline, and holds it unparsed", async () => {
     const big = "B".repeat(64 * 1024);
     expect(await replies(p.slow, resp("SET", "big", big), 1)).toEqual(["+OK\r\n"]);
-    const pid = proxy.proc.pid!;
-    const before = rssKb(pid);
+    // GETs the backend has answered, from its own counter: how far the proxy forwarded
+    const gets = async (): Promise<number> => {
+      const info = (await replies(b.port, resp("INFO", "commandstats"), 1))[0]!;
+      return Number(/cmdstat_get:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    };
+    const base = await gets();
     const req = resp("GET", "big");
     const sock = connect({ host: "127.0.0.1", port: p.slow });
     sock.pause(); // never read: 64 KB replies pile up unless the proxy stops reading requests
     await new Promise<void>((r) => sock.on("connect", () => r()));
     const batch = Buffer.concat(Array.from({ length: 1000 }, () => req));
     for (let i = 0; i < 30; i++) sock.write(batch); // 30,000 GETs: 1.9 GB of replies if unbounded
-    await sleep(2000);
-    const during = rssKb(pid);
-    sock.destroy();
-    expect(during - before).toBeLessThan(200 * 1024);
+    try {
+      // forwarding must stop by itself: a slow proxy without flow control keeps going to 30,000
+      let forwarded = -1;
+      for (let stable = 0, i = 0; stable < 3; i++) {
+        if (i > 80) throw new Error(`forwarding did not stop: ${forwarded} GETs after ${i * 250} ms`);
+        await sleep(250);
+        const n = (await gets()) - base;
+        stable = n === forwarded ? stable + 1 : 0;
+        forwarded = n;
+      }
+      // it forwarded at least max_queued_bytes (1 MB) of replies, and stopped near one window of
+      // requests (client.ts WINDOW, 1024) plus what the 1 MB and the kernel's socket buffers take
+      expect(forwarded).toBeGreaterThanOrEqual(16);
+      expect(forwarded).toBeLessThan(2048);
+      // the rest waits as unparsed bytes, not as messages: parsing it all would take 30,000 msgs
+      const held = await poolCounts(proxy);
+      expect(held.msgs, held.line).toBeLessThan(2 * 1024 + 16);
+      expect(held.mbufs, held.line).toBeLessThan(512); // 8 MB of 16 KB mbufs
+    } finally {
+      sock.destroy();
+    }
+    expect((await untilFree(proxy)).line).toMatch(/^msgs in use 0 of [1-9]\d*, mbufs in use 0 of [1-9]\d*$/);
     expect(await replies(p.slow, resp("PING"), 1)).toEqual(["+PONG\r\n"]);
   });
 

@@ -107,6 +107,12 @@ export class Peer {
     return s;
   }
 
+  /** Forget what was received so far (chunks and take() start afresh). */
+  discard(): void {
+    this.chunks.length = 0;
+    this.taken = 0;
+  }
+
   /** Send bytes to the proxy: one handler.data call, after open, while it is not paused. */
   write(data: string | Uint8Array): void {
     if (this.sock.peerFin || this.closed) throw new Error("Cannot write: the peer has already ended this connection");

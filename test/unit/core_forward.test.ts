@@ -58,11 +58,19 @@ describe("core forwarding (redis, 3 servers)", () => {
     const b = [p.keyOn(1, "b"), p.keyOn(1, "b", 1)] as const;
     const x = p.client();
     const y = p.client();
+    // connect both servers first, so the batching below is of open connections
+    x.write(resp("GET", a[0]) + resp("GET", b[0]));
     p.rt.run();
+    const [A, B] = [p.server(0).peer, p.server(1).peer];
+    A.write("$-1\r\n");
+    B.write("$-1\r\n");
+    p.rt.run();
+    expect(x.take()).toBe("$-1\r\n$-1\r\n");
+    A.discard();
+    B.discard();
     x.write(resp("GET", a[0]) + resp("GET", b[0]));
     y.write(resp("GET", b[1]) + resp("GET", a[1]));
     p.rt.run();
-    const [A, B] = [p.server(0).peer, p.server(1).peer];
     // read in one turn, both clients' requests to a server go out in one write, in read order
     expect(A.chunks).toHaveLength(1);
     expect(A.take()).toBe(resp("GET", a[0]) + resp("GET", a[1]));
