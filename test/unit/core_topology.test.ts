@@ -139,7 +139,10 @@ class Owner {
   readonly gone: (ErrnoName | null)[] = [];
   readonly done: Msg[] = [];
   readonly id = 999;
-  constructor(private readonly p: MemProxy) {}
+  private readonly p: MemProxy;
+  constructor(p: MemProxy) {
+    this.p = p;
+  }
   pushed(_c: ServerConn, rsp: Msg): void {
     const out = new Uint8Array(rsp.mlen);
     rsp.copyTo(out, 0);
