@@ -33,7 +33,7 @@ const NOREPLY = new TextEncoder().encode("noreply");
 
 // Request states: nc_memcache.c's names, plus SW_VAL_CR (we cannot peek vlen bytes ahead) and
 // the meta flag states.
-const SW_START = 0;
+const SW_START = 0; // 0: where parseDone starts over
 const SW_REQ_TYPE = 1;
 const SW_SPACES_BEFORE_KEY = 2;
 const SW_KEY = 3;

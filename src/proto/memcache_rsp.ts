@@ -14,7 +14,7 @@ import { lookupMcReply, MC_MAX_REPLY_TOKEN, McRspShape, McType, MEMCACHE_MAX_KEY
 import { CR, isDigit, LF, msgSpan, parseAgain, parseDone, SP } from "./parse.ts";
 
 // Reply states: nc_memcache.c's names, plus SW_VAL_CR and the VA header (VA_* share VALUE's).
-const RS_START = 0;
+const RS_START = 0; // 0: where parseDone starts over
 const RS_RSP_NUM = 1;
 const RS_RSP_STR = 2;
 const RS_SPACES_BEFORE_KEY = 3;

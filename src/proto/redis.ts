@@ -10,11 +10,12 @@
 // key longer than an mbuf works here (twemproxy closes such a connection).
 
 import { type Msg, type MsgOwner, ParseResult } from "../core/message.ts";
+import { CR, LF, parseAgain, parseDone } from "./parse.ts";
 import { CmdShape, lookupCommand, REDIS_COMMANDS, type RedisCommand } from "./redis_commands.ts";
 import { ReqError } from "./types.ts";
 
 // Request states, named after nc_redis.c's where they match.
-const SW_START = 0;
+const SW_START = 0; // 0: where parseDone starts over
 const SW_NARG = 1;
 const SW_NARG_LF = 2;
 const SW_ARG_LEN_START = 3; // expect '$'
@@ -24,8 +25,6 @@ const SW_ARG = 6; // rlen data bytes
 const SW_ARG_CR = 7;
 const SW_ARG_LF = 8;
 
-const CR = 13;
-const LF = 10;
 const STAR = 42; // '*'
 const DOLLAR = 36; // '$'
 const MINUS = 45; // '-'
@@ -235,10 +234,7 @@ export function redisParseReq(msg: Msg): ParseResult {
               msg.reqError = ReqError.ARITY;
               msg.keys.length = 0;
             }
-            msg.state = SW_START;
-            msg.pidx = idx;
-            msg.ppos = p;
-            return ParseResult.OK;
+            return parseDone(msg, idx, p);
           }
           state = SW_ARG_LEN_START;
           break;
@@ -250,16 +246,11 @@ export function redisParseReq(msg: Msg): ParseResult {
     }
     if (idx === mbufs.length - 1) break;
   }
-  msg.state = state;
-  msg.num = num;
-  msg.rlen = rlen;
-  msg.pidx = idx;
-  msg.ppos = p;
-  return ParseResult.AGAIN;
+  return parseAgain(msg, state, num, rlen, idx, p);
 }
 
 // Reply states.
-const RS_START = 0; // type byte
+const RS_START = 0; // type byte; 0: where parseDone starts over
 const RS_LINE = 1; // simple string / error: until CR
 const RS_INT = 2; // integer digits until CR
 const RS_BULK_LEN = 3;
@@ -376,7 +367,7 @@ export function redisParseRsp(msg: Msg): ParseResult {
           if (rlen === -2) {
             state = RS_START; // first element of the array
           } else if (rlen === -1) {
-            if (elementDone(stack)) return finish(msg, idx, p);
+            if (elementDone(stack)) return parseDone(msg, idx, p);
             state = RS_START;
           } else {
             state = rlen === 0 ? RS_CR : RS_BULK;
@@ -400,7 +391,7 @@ export function redisParseRsp(msg: Msg): ParseResult {
         case RS_LF:
           if (ch !== LF) return ParseResult.ERROR;
           p++;
-          if (elementDone(stack)) return finish(msg, idx, p);
+          if (elementDone(stack)) return parseDone(msg, idx, p);
           state = RS_START;
           break;
 
@@ -410,13 +401,8 @@ export function redisParseRsp(msg: Msg): ParseResult {
     }
     if (idx === mbufs.length - 1) break;
   }
-  msg.state = state;
-  msg.num = num;
   msg.neg = neg;
-  msg.rlen = rlen;
-  msg.pidx = idx;
-  msg.ppos = p;
-  return ParseResult.AGAIN;
+  return parseAgain(msg, state, num, rlen, idx, p);
 }
 
 /** An element ended: count it against the enclosing arrays; true when the whole reply is done. */
@@ -431,11 +417,4 @@ function elementDone(stack: number[]): boolean {
     stack.pop();
   }
   return true;
-}
-
-function finish(msg: Msg, idx: number, p: number): ParseResult {
-  msg.state = RS_START;
-  msg.pidx = idx;
-  msg.ppos = p;
-  return ParseResult.OK;
 }
