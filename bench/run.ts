@@ -44,7 +44,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { type Backend, startMemcached, startRedis } from "../test/helpers/real_backends.ts";
 import { freePort, waitForPort } from "../test/helpers/runtimes.ts";
-import { type Baseline, type Build, buildBaseline, removeTemps, resolveRef, snapshotCurrent } from "./lib/builds.ts";
+import { type Baseline, type Build, buildBaseline, removeTemps, resolveRef, sameBytes, snapshotCurrent } from "./lib/builds.ts";
 import { openIdle } from "./lib/idle.ts";
 import { ALL_LOADS, type Load, type Outcome, mcbench, mcbenchSource, prefill, runLoad } from "./lib/loads.ts";
 import { ALL_CPUS, PIN_CPU, ROOT, type Spawned, alive, cpuBetween, cpuSample, have, killAll, resetPeak, setAffinity, sleep, spawnLogged, statusBytes, threads, track, versionOf } from "./lib/procs.ts";
@@ -473,20 +473,20 @@ async function runLayout(o: Options, systems: Readonly<Record<string, SystemDef>
 
 const CLIENTS_NOTE = "redis-benchmark and mcbench with 50 clients, 32-byte values, keys drawn from 100,000 (`-r 100000`)";
 
-function header(o: Options, base: Baseline | undefined, started: Date, seconds: number, loadAvg: number[]): string[] {
+function header(o: Options, base: Baseline | undefined, same: string, started: Date, seconds: number, loadAvg: number[]): string[] {
   const git = (args: string[]): string => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
   const dirty = git(["status", "--porcelain", "--", "src", "runtime", "build.ts"]) !== "";
   const cpuModel = cpus()[0]?.model ?? "?";
   const mcSrc = mcbenchSource();
   return [
     `- when: ${started.toISOString().replace("T", " ").slice(0, 16)} UTC, ${Math.round(seconds)} s; commit ${git(["rev-parse", "--short", "HEAD"]) || "?"}${dirty ? " with uncommitted changes under src/ or runtime/" : ""}`,
-    `- machine: ${cpus().length} x ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Linux ${versionOf("uname", ["-r"])}; load average before the run ${loadAvg.map((x) => x.toFixed(2)).join(" ")}`,
+    `- machine: ${cpus().length} x ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Linux ${versionOf("uname", ["-r"])}; load average before the run ${loadAvg.map((x) => x.toFixed(2)).join(" ")}, after it ${loadavg().map((x) => x.toFixed(2)).join(" ")}`,
     `- software: ${versionOf(NUTCRACKER, ["-V"])}; ${versionOf("redis-server", ["--version"]).replace(/ sha=.*/, "")}; memcached ${versionOf("memcached", ["-V"]).replace(/^memcached /, "")}; ${versionOf("redis-benchmark", ["--version"])}; node ${versionOf("node", ["--version"])}; bun ${versionOf(join(BIN, "bun"), ["--version"])}; ${versionOf(join(BIN, "deno"), ["--version"])}`,
     `- method: ${o.reps} repetition${o.reps === 1 ? "" : "s"}; each starts every proxy afresh (same pools: \`hash: fnv1a_64\`, \`distribution: ketama\`, \`timeout: 400\`, one connection per server), measures idle memory, warms every proxy up on each kind of load at depth 16 (${o.warmN} requests, half on two servers, a quarter for MGET), then runs each load on every system in an order rotated per repetition and load. ${CLIENTS_NOTE}; ${o.n1} requests per run at depth 1, ${o.n16} at depth 16, a quarter of that for MGET. Proxy CPU is the time on a CPU of all its threads, from /proc/PID/task/*/schedstat (nanoseconds; utime+stime from /proc/PID/stat, 10 ms ticks, if a thread exited during the run). The key space is filled first, so every GET hits. memcached runs with \`-t 1\`; memcache loads use mcbench${mcSrc === undefined ? " (not found: memcache loads skipped)" : ` (${mcSrc.replace(ROOT, "")})`}.`,
     ...(base === undefined
       ? []
       : [
-          `- before and after: the current build (dist/ of this checkout, commit ${git(["rev-parse", "--short", "HEAD"]) || "?"}${dirty ? " with uncommitted changes under src/ or runtime/" : ""}) and the baseline \`${base.ref}\` = ${base.short} "${base.subject}" (\`git archive\` into a temporary directory, \`bun build.ts bin\` there), interleaved like the other systems; after/before is the current build's figure over the baseline's in the same repetition, median over repetitions, flagged beyond ±${Math.round(TOLERANCE * 100)}%.`,
+          `- before and after: the current build (dist/ of this checkout, commit ${git(["rev-parse", "--short", "HEAD"]) || "?"}${dirty ? " with uncommitted changes under src/ or runtime/" : ""}) and the baseline \`${base.ref}\` = ${base.short} "${base.subject}" (\`git archive\` into a temporary directory, \`bun build.ts bin\` there), interleaved like the other systems; after/before is the current build's figure over the baseline's in the same repetition, median over repetitions, flagged beyond ±${Math.round(TOLERANCE * 100)}%.${same}`,
         ]),
     `- command: \`bun bench/run.ts ${proc.argv.slice(2).join(" ")}\``.replace(/ `$/, "`"),
   ];
@@ -515,8 +515,14 @@ async function main(): Promise<void> {
   const sections: string[] = [];
   const reports: Report[] = [];
   let base: Baseline | undefined;
+  let same = "";
   try {
-    if (ref !== undefined) base = buildBaseline(opts.baseline!, ref.sha, ref.short, ref.subject, log);
+    if (ref !== undefined) {
+      base = buildBaseline(opts.baseline!, ref.sha, ref.short, ref.subject, log);
+      const what = [sameBytes(current.bunBin, base.bunBin) ? "Bun binaries" : "", sameBytes(current.nodeMjs, base.nodeMjs) ? "Node bundles" : ""].filter((x) => x !== "");
+      if (what.length > 0) same = ` The two builds' ${what.join(" and ")} are byte-identical: their after/before is noise only.`;
+      if (what.length > 0) log(`the current and baseline ${what.join(" and ")} are byte-identical`);
+    }
     const systems = systemsFor(current, base);
     const defs = opts.targets.map((t) => systems[t]!);
     const pairs: Pair[] = defs.filter((d) => d.id.endsWith(AT_BASE) && opts.targets.includes(d.id.slice(0, -AT_BASE.length))).map((d) => ({ after: systems[d.id.slice(0, -AT_BASE.length)]!, before: d }));
@@ -550,7 +556,7 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - t0) / 1000;
   for (const r of reports) sections.push(markdown(r, 2));
   const title = `# Benchmark: nutcracker 0.5.0 and nutcracker-ts${base === undefined ? "" : `, before (${base.short}) and after`}${opts.quick ? " (quick smoke run: figures are not meaningful)" : ""}`;
-  const text = [title, "", ...header(opts, base, started, seconds, loadAvg), "", ...sections].join("\n");
+  const text = [title, "", ...header(opts, base, same, started, seconds, loadAvg), "", ...sections].join("\n");
   proc.stdout.write(`${text}\n`);
   if (opts.out !== "-") {
     const file = opts.out ?? defaultOut(started);

@@ -3,7 +3,8 @@
 // made from `git archive REF` in a temporary directory that is removed at the end.
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./procs.ts";
@@ -95,4 +96,17 @@ export function snapshotCurrent(): Build {
     return dst;
   };
   return { root: ROOT, bunBin: copy("nutcracker-bun"), nodeMjs: copy("nutcracker.mjs") };
+}
+
+/** Whether two artefacts are byte for byte the same (then after/before on them measures only noise). */
+export function sameBytes(a: string, b: string): boolean {
+  const h = (f: string): string | undefined => {
+    try {
+      return createHash("sha256").update(readFileSync(f)).digest("hex");
+    } catch {
+      return undefined;
+    }
+  };
+  const x = h(a);
+  return x !== undefined && x === h(b);
 }

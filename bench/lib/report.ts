@@ -187,14 +187,17 @@ export function markdown(r: Report, level = 1): string {
     let compared = 0;
     const fig = (l: Load, p: Pair, k: "perCpu" | "rps", judge: boolean): string => {
       if (!ran(l, p.after) || !ran(l, p.before)) return "";
-      const rs = ratiosByRep(cell(l.id, p.after.id)[k], cell(l.id, p.before.id)[k]);
-      if (rs.length === 0) return "failed";
+      const [x, y] = [cell(l.id, p.after.id)[k], cell(l.id, p.before.id)[k]];
+      if (x.size === 0 || y.size === 0) return x.size === y.size ? "both failed" : x.size === 0 ? "current failed" : "baseline failed";
+      const rs = ratiosByRep(x, y);
+      if (rs.length === 0) return "no repetition with both";
       const s = spread(rs)!;
       let text = withSpread(s, ratio);
       if (judge) {
         compared++;
         if (Math.abs(s.med - 1) > tol) {
-          flagged.push(`${p.after.label} on ${loadTitle(l)}: ${ratio(s.med)} (${pct(s.med)})`);
+          const up = rs.filter((x) => x > 1).length;
+          flagged.push(`${p.after.label} on ${loadTitle(l)}: ${ratio(s.med)} (${pct(s.med)}); ${s.med > 1 ? up : rs.length - up} of ${rs.length} repetitions ${s.med > 1 ? "above" : "below"} 1.00`);
           text = `**${text} ${pct(s.med)}**`;
         }
       }
@@ -210,7 +213,7 @@ export function markdown(r: Report, level = 1): string {
     out.push(...table(["load", ...pairs.flatMap((p) => [`${p.after.label}: per CPU-s`, `${p.after.label}: req/s`])], rows), "");
     if (compared === 0) out.push("No load completed on both builds.", "");
     else if (flagged.length === 0) out.push(`Within ±${Math.round(tol * 100)}% on every load (${compared} compared).`, "");
-    else out.push(`Beyond ±${Math.round(tol * 100)}% in requests per proxy CPU-second on ${flagged.length} of ${compared}:`, "", ...flagged.map((f) => `- ${f}`), "");
+    else out.push(`Beyond ±${Math.round(tol * 100)}% in requests per proxy CPU-second on ${flagged.length} of ${compared} (when not every repetition agrees, or the other loads are mixed, it may be noise: rerun, with more repetitions):`, "", ...flagged.map((f) => `- ${f}`), "");
   }
 
   // 1. the fair figure
