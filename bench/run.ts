@@ -21,6 +21,10 @@
 //                        flagged beyond +-3% (the project's rule for a change: before and after in
 //                        one run, within 3%). The current build is this checkout's dist/ (rebuilt
 //                        when stale), working-tree changes included; the header says so.
+//                        Noise: HEAD against itself (byte-identical builds, 6 repetitions, 6 loads,
+//                        load average 3-10 from other sessions' tests) gave medians within 3% on
+//                        10 of 12 (Bun 0.97-1.02, Node 0.99-1.06), single repetitions 0.83-1.17:
+//                        on a busy machine use 6+ repetitions and rerun what is flagged
 //   --loads a,b,...|all  load ids, proto.op.servers.depth: redis.get.1.d1, mc.set.2.d16,
 //                        redis.mget10.2.d16, ... [DEFAULT_LOADS below]
 //   --n1 N, --n16 N      requests per run at depth 1 and 16 [100000, 500000]; MGET runs a quarter.
