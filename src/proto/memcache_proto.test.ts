@@ -5,7 +5,7 @@ import { MbufPool } from "../buf/mbuf.ts";
 import { type Msg, MsgPool } from "../core/message.ts";
 import { MsgWriter } from "../core/msg_io.ts";
 import { parseConf } from "../conf/parse.ts";
-import { MC_COMMANDS, McType } from "./memcache_commands.ts";
+import { lookupMcCommand, MC_COMMANDS, MC_REQUEST_NAMES, McLocal, McMerge, mcCommandOf, McShape, McType, packName } from "./memcache_commands.ts";
 import { memcacheProto } from "./memcache_proto.ts";
 import { memcacheParseReq } from "./memcache_req.ts";
 import { memcacheParseRsp } from "./memcache_rsp.ts";
@@ -14,6 +14,36 @@ import { ReqAction } from "./types.ts";
 
 const keys100 = Array.from({ length: 100 }, (_, i) => `key:${i}:${"x".repeat(i)}`);
 const mb = MB;
+
+describe("MC_COMMANDS", () => {
+  it("has one row per request type, found by its packed name and by its type", () => {
+    expect(new Set(MC_COMMANDS.map((c) => c.type)).size).toBe(MC_COMMANDS.length);
+    for (const c of MC_COMMANDS) {
+      expect(lookupMcCommand(packName(c.name)), c.name).toBe(c);
+      expect(mcCommandOf(c.type)).toBe(c);
+      expect(MC_REQUEST_NAMES[c.type]).toBe(c.name);
+    }
+    expect(MC_REQUEST_NAMES[0]).toBe("unknown");
+    // every name of up to three letters, and near misses of the real ones: none but the rows match
+    const names = new Set(MC_COMMANDS.map((c) => c.name));
+    const letters = "abcdefghijklmnopqrstuvwxyz";
+    const tries = [...letters];
+    for (const a of letters) for (const b of letters) tries.push(a + b, ...[...letters].map((c) => a + b + c));
+    for (const c of MC_COMMANDS) tries.push(c.name.slice(0, -1), `${c.name}s`, `${c.name.slice(0, -1)}z`);
+    for (const t of tries) if (!names.has(t) && t.length > 0) expect(lookupMcCommand(packName(t)), t).toBeUndefined();
+  });
+
+  it("keeps each command's facts on its row", () => {
+    const by = (f: (c: (typeof MC_COMMANDS)[number]) => boolean) => MC_COMMANDS.filter(f).map((c) => c.name);
+    expect(by((c) => c.merge === McMerge.values)).toEqual(["get", "gets", "gat", "gats"]);
+    expect(by((c) => c.merge === McMerge.values)).toEqual(by((c) => c.shape === McShape.retrieval || c.shape === McShape.gat));
+    expect(by((c) => c.local === McLocal.quit)).toEqual(["quit"]);
+    expect(by((c) => c.noreply)).toEqual(["delete", "cas", "set", "add", "replace", "append", "prepend", "incr", "decr", "touch"]);
+    expect(by((c) => c.quiet)).toEqual(["mg", "ms", "md", "ma"]);
+    expect(by((c) => c.twemproxy)).toEqual(by((c) => c.type <= McType.REQ_MC_VERSION));
+    expect(by((c) => !c.write)).toEqual(["get", "gets", "quit", "version", "mg", "mn", "me"]);
+  });
+});
 
 describe("memcacheProto", () => {
   it("closes on quit and forwards the rest", () => {

@@ -4,14 +4,9 @@ import { describe, expect, it } from "vitest";
 import { splits } from "../../test/helpers/split.ts";
 import { McFlag, type McType, mcTypeName, MEMCACHE_MAX_KEY_LENGTH } from "./memcache_commands.ts";
 import { memcacheParseReq } from "./memcache_req.ts";
-import { BINARY, bytes, MB, parseChunks } from "./parse_harness.ts";
+import { BINARY, bytes, expectFails, expectWaits, MB, MBUF_SIZES, parseChunks, testPipeline, testVectors } from "./parse_harness.ts";
 
 const run = (chunks: Uint8Array[], mbufSize: number) => parseChunks(chunks, memcacheParseReq, { request: true, mbufSize, typeName: mcTypeName });
-
-/** Fewer random cuttings for the megabyte vectors: byte by byte already makes a million reads. */
-function seedsFor(wire: string): number {
-  return wire.length > 100_000 ? 1 : 3;
-}
 
 const k250 = "k".repeat(MEMCACHE_MAX_KEY_LENGTH);
 const k251 = "k".repeat(MEMCACHE_MAX_KEY_LENGTH + 1);
@@ -140,48 +135,17 @@ const requests: ReqVector[] = [
 ];
 
 describe("memcacheParseReq()", () => {
-  for (const v of requests) {
-    const wire = bytes(v.wire);
-    for (const [how, chunks] of splits(wire, seedsFor(v.wire))) {
-      for (const mbufSize of [512, 16384]) {
-        it(`parses ${v.name} (${how}, mbuf ${mbufSize})`, () => {
-          const { msgs, error, pool } = run(chunks, mbufSize);
-          expect(pool.inUse).toBe(0);
-          expect(pool.mbufs.inUse).toBe(0);
-          if (v.error) {
-            expect(error).toBe(true);
-            expect(msgs).toHaveLength(0);
-            return;
-          }
-          expect(error).toBe(false);
-          expect(msgs).toHaveLength(1);
-          const m = msgs[0]!;
-          expect(m.bytes === v.wire).toBe(true); // not toBe: a failed 1 MB diff is unreadable
-          expect(m.name).toBe(v.type);
-          expect(m.keys).toEqual(v.keys);
-          expect(m.noreply).toBe(v.noreply ?? false);
-          expect(m.quit).toBe(v.quit ?? false);
-          expect((m.integer & McFlag.QUIET) !== 0).toBe(v.quiet ?? false);
-          expect((m.integer & McFlag.BASE64) !== 0).toBe(v.base64 ?? false);
-        });
-      }
-    }
-  }
+  testVectors(requests, run, (m, v) => {
+    expect(m.name).toBe(v.type);
+    expect(m.keys).toEqual(v.keys);
+    expect(m.noreply).toBe(v.noreply ?? false);
+    expect(m.quit).toBe(v.quit ?? false);
+    expect((m.integer & McFlag.QUIET) !== 0).toBe(v.quiet ?? false);
+    expect((m.integer & McFlag.BASE64) !== 0).toBe(v.base64 ?? false);
+  });
+  testPipeline("mixed requests", requests, run, (m) => [m.bytes, m.name, m.keys], (v) => [v.wire, v.type, v.keys]);
 
-  const small = requests.filter((r) => !r.error && r.wire.length < 100_000);
-  const pipeline = small.map((r) => r.wire).join("");
-  for (const mbufSize of [512, 16384]) {
-    it(`parses a pipeline of ${small.length} mixed requests at every split (mbuf ${mbufSize})`, () => {
-      for (const [how, chunks] of splits(bytes(pipeline), 10)) {
-        const { msgs, error, pool } = run(chunks, mbufSize);
-        expect(error, how).toBe(false);
-        expect(pool.mbufs.inUse).toBe(0);
-        expect(msgs.map((m) => m.bytes)).toEqual(small.map((r) => r.wire));
-        expect(msgs.map((m) => m.name)).toEqual(small.map((r) => r.type));
-        expect(msgs.map((m) => m.keys)).toEqual(small.map((r) => r.keys));
-      }
-    });
-
+  for (const mbufSize of MBUF_SIZES) {
     it(`parses a pipeline with the 1 MB values at random splits (mbuf ${mbufSize})`, () => {
       const all = requests.filter((r) => !r.error);
       const wire = bytes(all.map((r) => r.wire).join(""));
@@ -207,21 +171,11 @@ describe("memcacheParseReq()", () => {
   }
 
   it("fails a runaway command name or key before the line ends", () => {
-    // bounded work on garbage: no CRLF ever comes, yet each is refused as soon as it cannot match
-    for (const wire of ["abcdefghijkl", `get ${k251}`, `set ${k251}`, "get k\n", "get k\x00"]) {
-      const { msgs, error } = run([bytes(wire)], 512);
-      expect(error, wire).toBe(true);
-      expect(msgs).toHaveLength(0);
-    }
+    expectFails(run, ["abcdefghijkl", `get ${k251}`, `set ${k251}`, "get k\n", "get k\x00"]);
   });
 
   it("waits for the rest of a cut request", () => {
-    for (const wire of ["get k", "get k\r", "set k 0 0 99999999999\r\n", "set k 0 0 5\r\nhel", "set k 0 0 5\r\nhello\r", "ms k 1 q", `get ${k250}`]) {
-      const { msgs, error, pool } = run([bytes(wire)], 512);
-      expect(error, wire).toBe(false);
-      expect(msgs, wire).toHaveLength(0);
-      expect(pool.mbufs.inUse).toBe(0);
-    }
+    expectWaits(run, ["get k", "get k\r", "set k 0 0 99999999999\r\n", "set k 0 0 5\r\nhel", "set k 0 0 5\r\nhello\r", "ms k 1 q", `get ${k250}`]);
   });
 });
 
@@ -280,24 +234,13 @@ const twemReqBad = [
 ];
 
 describe("memcacheParseReq() on twemproxy's test_all.c vectors", () => {
-  const cases: [string, string | null][] = [...twemReqOk, ...twemReqBad.map((w): [string, null] => [w, null])];
-  for (const [wire, type] of cases) {
-    it(`${type === null ? "rejects" : "accepts"} ${JSON.stringify(wire.slice(0, 40))} at every split`, () => {
-      for (const [how, chunks] of splits(bytes(wire), 3)) {
-        for (const mbufSize of [512, 16384]) {
-          const { msgs, error, pool } = run(chunks, mbufSize);
-          expect(pool.mbufs.inUse).toBe(0);
-          if (type === null) {
-            expect(error, how).toBe(true);
-            continue;
-          }
-          expect(error, how).toBe(false);
-          expect(msgs.map((m) => m.name)).toEqual([type]);
-          expect(msgs[0]!.bytes).toBe(wire);
-          expect(msgs[0]!.noreply).toBe(wire.includes(" noreply"));
-          expect(msgs[0]!.quit).toBe(wire.includes("quit\r\n"));
-        }
-      }
-    });
-  }
+  const vectors: ReqVector[] = [
+    ...twemReqOk.map(([wire, type]) => ({ name: `test_all.c ${JSON.stringify(wire.slice(0, 40))}`, wire, type })),
+    ...twemReqBad.map((wire) => ({ name: `test_all.c ${JSON.stringify(wire.slice(0, 40))}`, wire, error: true })),
+  ];
+  testVectors(vectors, run, (m, v) => {
+    expect(m.name).toBe(v.type);
+    expect(m.noreply).toBe(v.wire.includes(" noreply"));
+    expect(m.quit).toBe(v.wire.includes("quit\r\n"));
+  });
 });

@@ -4,14 +4,9 @@ import { describe, expect, it } from "vitest";
 import { splits } from "../../test/helpers/split.ts";
 import { type McType, mcTypeName, MEMCACHE_MAX_KEY_LENGTH } from "./memcache_commands.ts";
 import { memcacheParseRsp } from "./memcache_rsp.ts";
-import { BINARY, bytes, MB, parseChunks } from "./parse_harness.ts";
+import { BINARY, bytes, expectFails, expectWaits, MB, parseChunks, testPipeline, testVectors } from "./parse_harness.ts";
 
 const run = (chunks: Uint8Array[], mbufSize: number) => parseChunks(chunks, memcacheParseRsp, { request: false, mbufSize, typeName: mcTypeName });
-
-/** Fewer random cuttings for the megabyte vectors: byte by byte already makes a million reads. */
-function seedsFor(wire: string): number {
-  return wire.length > 100_000 ? 1 : 3;
-}
 
 const mb = MB;
 const binary = BINARY;
@@ -89,46 +84,13 @@ const replies: RspVector[] = [
 ];
 
 describe("memcacheParseRsp()", () => {
-  for (const v of replies) {
-    const wire = bytes(v.wire);
-    for (const [how, chunks] of splits(wire, seedsFor(v.wire))) {
-      for (const mbufSize of [512, 16384]) {
-        it(`parses ${v.name} (${how}, mbuf ${mbufSize})`, () => {
-          const { msgs, error, pool } = run(chunks, mbufSize);
-          expect(pool.inUse).toBe(0);
-          expect(pool.mbufs.inUse).toBe(0);
-          if (v.error) {
-            expect(error).toBe(true);
-            expect(msgs).toHaveLength(0);
-            return;
-          }
-          expect(error).toBe(false);
-          expect(msgs).toHaveLength(1);
-          const m = msgs[0]!;
-          expect(m.bytes === v.wire).toBe(true);
-          expect(m.name).toBe(v.type);
-          const blocks = v.blocks ?? [];
-          expect(m.keys.length).toBe(blocks.length);
-          expect(m.keys.every((b, i) => b === blocks[i])).toBe(true);
-        });
-      }
-    }
-  }
-
-  const small = replies.filter((r) => !r.error && r.wire.length < 100_000);
-  for (const mbufSize of [512, 16384]) {
-    it(`parses a pipeline of ${small.length} replies at every split (mbuf ${mbufSize})`, () => {
-      const wire = small.map((r) => r.wire).join("");
-      for (const [how, chunks] of splits(bytes(wire), 10)) {
-        const { msgs, error, pool } = run(chunks, mbufSize);
-        expect(error, how).toBe(false);
-        expect(pool.mbufs.inUse).toBe(0);
-        expect(msgs.map((m) => m.bytes)).toEqual(small.map((r) => r.wire));
-        expect(msgs.map((m) => m.name)).toEqual(small.map((r) => r.type));
-        expect(msgs.map((m) => m.keys)).toEqual(small.map((r) => r.blocks ?? []));
-      }
-    });
-  }
+  testVectors(replies, run, (m, v) => {
+    expect(m.name).toBe(v.type);
+    const blocks = v.blocks ?? [];
+    expect(m.keys.length).toBe(blocks.length);
+    expect(m.keys.every((b, i) => b === blocks[i])).toBe(true);
+  });
+  testPipeline("replies", replies, run, (m) => [m.bytes, m.name, m.keys], (v) => [v.wire, v.type, v.blocks ?? []]);
 
   it("records VALUE blocks that straddle mbufs, however the reply is cut", () => {
     // 600 blocks of assorted sizes across 512-byte mbufs: every block boundary lands somewhere new
@@ -143,17 +105,11 @@ describe("memcacheParseRsp()", () => {
   });
 
   it("fails a runaway key or reply token before the line ends", () => {
-    expect(run([bytes(`VALUE ${"k".repeat(MEMCACHE_MAX_KEY_LENGTH + 1)}`)], 512).error).toBe(true);
-    expect(run([bytes("SERVER_ERRORS")], 512).error).toBe(true);
+    expectFails(run, [`VALUE ${"k".repeat(MEMCACHE_MAX_KEY_LENGTH + 1)}`, "SERVER_ERRORS"]);
   });
 
   it("waits for the rest of a cut reply", () => {
-    for (const wire of [v1, `${v1}EN`, "VALUE k 0 5\r\nab", "STORED\r", "VA 3 f\r\nab\r"]) {
-      const { msgs, error, pool } = run([bytes(wire)], 512);
-      expect(error, wire).toBe(false);
-      expect(msgs, wire).toHaveLength(0);
-      expect(pool.mbufs.inUse).toBe(0);
-    }
+    expectWaits(run, [v1, `${v1}EN`, "VALUE k 0 5\r\nab", "STORED\r", "VA 3 f\r\nab\r"]);
   });
 });
 
@@ -177,22 +133,9 @@ const twemRspOk: [string, keyof typeof McType][] = [
 const twemRspBad = ["\r\n", "ENDD\r\n", "\r", "-1\r\n"];
 
 describe("memcacheParseRsp() on twemproxy's test_all.c vectors", () => {
-  const cases: [string, string | null][] = [...twemRspOk, ...twemRspBad.map((w): [string, null] => [w, null])];
-  for (const [wire, type] of cases) {
-    it(`${type === null ? "rejects" : "accepts"} ${JSON.stringify(wire.slice(0, 40))} at every split`, () => {
-      for (const [how, chunks] of splits(bytes(wire), 3)) {
-        for (const mbufSize of [512, 16384]) {
-          const { msgs, error, pool } = run(chunks, mbufSize);
-          expect(pool.mbufs.inUse).toBe(0);
-          if (type === null) {
-            expect(error, how).toBe(true);
-            continue;
-          }
-          expect(error, how).toBe(false);
-          expect(msgs.map((m) => m.name)).toEqual([type]);
-          expect(msgs[0]!.bytes).toBe(wire);
-        }
-      }
-    });
-  }
+  const vectors: RspVector[] = [
+    ...twemRspOk.map(([wire, type]) => ({ name: `test_all.c ${JSON.stringify(wire.slice(0, 40))}`, wire, type })),
+    ...twemRspBad.map((wire) => ({ name: `test_all.c ${JSON.stringify(wire.slice(0, 40))}`, wire, error: true })),
+  ];
+  testVectors(vectors, run, (m, v) => expect(m.name).toBe(v.type));
 });

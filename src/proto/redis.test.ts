@@ -1,62 +1,19 @@
 // Wire vectors for the RESP request and reply parsers, fed whole, byte by byte and at random splits.
 
 import { describe, expect, it } from "vitest";
-import { splits } from "../../test/helpers/split.ts";
 import { MbufPool } from "../buf/mbuf.ts";
-import { type Msg, type MsgParser, MsgPool, type MsgSink, msgRecv } from "../core/message.ts";
+import { MsgPool } from "../core/message.ts";
 import { redisParseReq, redisParseRsp, requestCommand, RspType } from "./redis.ts";
+import { parseChunks, parseOne, type Run, testPipeline, testVectors } from "./parse_harness.ts";
+import { REDIS_COMMANDS } from "./redis_commands.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
-interface Parsed {
-  reqError: number;
-  bytes: string;
-  type: number;
-  keys: string[];
-  integer: number;
-}
-
-/** Run `chunks` through msgRecv with a given mbuf size; collect messages or the error. */
-function run(chunks: Uint8Array[], parse: MsgParser, mbufSize: number, lenient = false): { msgs: Parsed[]; error: boolean; pool: MsgPool } {
-  const pool = new MsgPool(new MbufPool(mbufSize));
-  const msgs: Parsed[] = [];
-  let error = false;
-  const sink: MsgSink = {
-    recvDone(msg: Msg) {
-      const out = new Uint8Array(msg.mlen);
-      msg.copyTo(out, 0);
-      const keys: string[] = [];
-      for (let i = 0; i < msg.keys.length; i += 3) {
-        const k = new Uint8Array(msg.keys[i + 2]!);
-        let idx = msg.keys[i]!;
-        let pos = msg.keys[i + 1]!;
-        for (let j = 0; j < k.length; j++) {
-          while (pos >= msg.mbufs[idx]!.last) {
-            idx++;
-            pos = 0;
-          }
-          k[j] = msg.mbufs[idx]!.buf[pos++]!;
-        }
-        keys.push(dec.decode(k));
-      }
-      msgs.push({ reqError: msg.reqError, bytes: dec.decode(out), type: msg.type, keys, integer: msg.integer });
-      pool.put(msg);
-      return true;
-    },
-    recvError() {
-      error = true;
-    },
-  };
-  const owner = { id: 1, lenient };
-  let rmsg: Msg | null = null;
-  for (const c of chunks) {
-    if (error) break;
-    rmsg = msgRecv(pool, rmsg, true, owner, c, parse, sink);
-  }
-  if (rmsg !== null) pool.put(rmsg);
-  return { msgs, error, pool };
-}
+// twemproxy's way (strict): an unsupported or wrong-arity request fails the parse at once;
+// with error_replies (lenient) it is read whole, so req_filter can answer it
+const strict: Run = (chunks, mbufSize) => parseChunks(chunks, redisParseReq, { request: true, mbufSize });
+const lenient: Run = (chunks, mbufSize) => parseChunks(chunks, redisParseReq, { request: true, mbufSize, lenient: true });
+const replyRun: Run = (chunks, mbufSize) => parseChunks(chunks, redisParseRsp, { request: false, mbufSize });
 
 function resp(...args: string[]): string {
   return `*${args.length}\r\n` + args.map((a) => `$${enc.encode(a).length}\r\n${a}\r\n`).join("");
@@ -89,58 +46,23 @@ const requests: { name: string; wire: string; cmd?: string; keys?: string[]; err
 ];
 
 describe("redisParseReq()", () => {
-  for (const v of requests) {
-    for (const [how, chunks] of splits(enc.encode(v.wire), 3)) {
-      for (const mbufSize of [512, 16384]) {
-        it(`parses ${v.name} (${how}, mbuf ${mbufSize})`, () => {
-          if (v.reqError !== undefined) {
-            // twemproxy's way: an unsupported or wrong-arity request fails the parse at once
-            const strict = run(chunks, redisParseReq, mbufSize);
-            expect(strict.error).toBe(true);
-            expect(strict.pool.mbufs.inUse).toBe(0);
-          }
-          const { msgs, error, pool } = run(chunks, redisParseReq, mbufSize, true);
-          expect(pool.inUse).toBe(0);
-          expect(pool.mbufs.inUse).toBe(0);
-          if (v.error) {
-            expect(error).toBe(true);
-            return;
-          }
-          expect(error).toBe(false);
-          expect(msgs).toHaveLength(1);
-          expect(msgs[0]!.bytes).toBe(v.wire);
-          // unsupported and wrong-arity requests are read whole, so req_filter can answer or close
-          expect(msgs[0]!.reqError).toBe(v.reqError ?? 0);
-          if (v.reqError === undefined) expect(msgs[0]!.keys).toEqual(v.keys);
-        });
-      }
+  testVectors(requests, lenient, (m, v, chunks, mbufSize) => {
+    if (v.reqError !== undefined) {
+      const r = strict(chunks, mbufSize);
+      expect(r.error).toBe(true);
+      expect(r.pool.mbufs.inUse).toBe(0);
     }
-  }
-
-  it("parses a pipeline of mixed requests back to back, at every split", () => {
-    const parts = requests.filter((r) => !r.error);
-    expect(parts.some((r) => r.reqError)).toBe(true);
-    const wire = parts.map((r) => r.wire).join("");
-    for (const [, chunks] of splits(enc.encode(wire), 10)) {
-      const { msgs, error } = run(chunks, redisParseReq, 512, true);
-      expect(error).toBe(false);
-      expect(msgs.map((m) => m.bytes)).toEqual(parts.map((r) => r.wire));
-    }
+    expect(m.reqError).toBe(v.reqError ?? 0);
+    if (v.reqError === undefined) expect(m.keys).toEqual(v.keys);
+    if (v.cmd !== undefined) expect(REDIS_COMMANDS[m.type - 1]?.name).toBe(v.cmd);
   });
+  testPipeline("mixed requests, unsupported and wrong-arity ones too", requests, lenient, (m) => [m.bytes, m.reqError], (v) => [v.wire, v.reqError ?? 0]);
 
   it("names the command through requestCommand()", () => {
     const pool = new MsgPool(new MbufPool(512));
-    let name = "";
-    const sink: MsgSink = {
-      recvDone(msg) {
-        name = requestCommand(msg)?.name ?? "";
-        pool.put(msg);
-        return true;
-      },
-      recvError() {},
-    };
-    msgRecv(pool, null, true, { id: 1 }, enc.encode(resp("hgetall", "h")), redisParseReq, sink);
-    expect(name).toBe("HGETALL");
+    const msg = parseOne(pool, resp("hgetall", "h"), redisParseReq, true);
+    expect(requestCommand(msg)?.name).toBe("HGETALL");
+    pool.put(msg);
   });
 });
 
@@ -159,37 +81,27 @@ const replies: { name: string; wire: string; type?: number; integer?: number; er
   { name: "array", wire: "*3\r\n$1\r\na\r\n$-1\r\n:5\r\n", type: RspType.MULTIBULK, integer: 3 },
   { name: "nested arrays", wire: "*2\r\n*2\r\n+a\r\n*1\r\n*0\r\n*-1\r\n", type: RspType.MULTIBULK, integer: 2 },
   { name: "deep nesting", wire: "*1\r\n".repeat(200) + ":1\r\n", type: RspType.MULTIBULK, integer: 1 },
+  // RESP3, from a connection that said HELLO 3
+  { name: "RESP3 null", wire: "_\r\n", type: RspType.NULL },
+  { name: "RESP3 booleans in a set", wire: "~2\r\n#t\r\n#f\r\n", type: RspType.SET, integer: 2 },
+  { name: "RESP3 double", wire: ",1.5\r\n", type: RspType.DOUBLE },
+  { name: "RESP3 big number", wire: "(3492890328409238509324850943850943825024385\r\n", type: RspType.BIGNUM },
+  { name: "RESP3 blob error", wire: "!21\r\nSYNTAX invalid syntax\r\n", type: RspType.BLOB_ERROR },
+  { name: "RESP3 verbatim", wire: "=15\r\ntxt:Some string\r\n", type: RspType.VERBATIM },
+  { name: "RESP3 map", wire: "%2\r\n+first\r\n:1\r\n$6\r\nsecond\r\n*2\r\n_\r\n,2.5\r\n", type: RspType.MAP, integer: 2 },
+  { name: "RESP3 empty map", wire: "%0\r\n", type: RspType.MAP, integer: 0 },
+  { name: "RESP3 push", wire: ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n", type: RspType.PUSH, integer: 3 },
+  { name: "RESP3 attribute inside an array", wire: "*2\r\n|1\r\n+ttl\r\n:3600\r\n:2039\r\n:9\r\n", type: RspType.MULTIBULK, integer: 2 },
+  { name: "RESP3 HELLO reply", wire: "%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:5\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n", type: RspType.MAP, integer: 7 },
   { name: "unknown type byte", wire: "?x\r\n", error: true },
   { name: "bad bulk length", wire: "$abc\r\n", error: true },
   { name: "bulk without CRLF", wire: "$1\r\nab\r\n", error: true },
 ];
 
 describe("redisParseRsp()", () => {
-  for (const v of replies) {
-    for (const [how, chunks] of splits(enc.encode(v.wire), 3)) {
-      it(`parses ${v.name} (${how})`, () => {
-        const { msgs, error, pool } = run(chunks, redisParseRsp, 512);
-        expect(pool.mbufs.inUse).toBe(0);
-        if (v.error) {
-          expect(error).toBe(true);
-          return;
-        }
-        expect(error).toBe(false);
-        expect(msgs).toHaveLength(1);
-        expect(msgs[0]!.bytes).toBe(v.wire);
-        expect(msgs[0]!.type).toBe(v.type);
-        if (v.integer !== undefined) expect(msgs[0]!.integer).toBe(v.integer);
-      });
-    }
-  }
-
-  it("parses a pipeline of replies back to back, at every split", () => {
-    const parts = replies.filter((r) => !r.error);
-    const wire = parts.map((r) => r.wire).join("");
-    for (const [, chunks] of splits(enc.encode(wire), 10)) {
-      const { msgs, error } = run(chunks, redisParseRsp, 512);
-      expect(error).toBe(false);
-      expect(msgs.map((m) => m.bytes)).toEqual(parts.map((r) => r.wire));
-    }
+  testVectors(replies, replyRun, (m, v) => {
+    expect(m.type).toBe(v.type);
+    if (v.integer !== undefined) expect(m.integer).toBe(v.integer);
   });
+  testPipeline("replies", replies, replyRun, (m) => [m.bytes, m.type], (v) => [v.wire, v.type]);
 });

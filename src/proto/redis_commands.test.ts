@@ -1,0 +1,119 @@
+// The redis command table: one row per command, and a row twemproxy does not route parses as an unknown name.
+
+import { describe, expect, it } from "vitest";
+import { splits } from "../../test/helpers/split.ts";
+import { MbufPool } from "../buf/mbuf.ts";
+import { MsgPool } from "../core/message.ts";
+import { parseConf } from "../conf/parse.ts";
+import { parseChunks, parseOne } from "./parse_harness.ts";
+import { redisParseReq } from "./redis.ts";
+import { CmdConn, CmdFanout, CmdLocal, CmdMerge, CmdShape, lookupCommand, REDIS_COMMANDS } from "./redis_commands.ts";
+import { redisProto } from "./redis_proto.ts";
+import { ReqAction, ReqError } from "./types.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function resp(...args: string[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${enc.encode(a).length}\r\n${a}\r\n`).join("");
+}
+
+const row = (name: string) => REDIS_COMMANDS.find((c) => c.name === name)!;
+const supported = REDIS_COMMANDS.filter((c) => c.supported);
+const unsupported = REDIS_COMMANDS.filter((c) => !c.supported);
+
+function client(errorReplies: boolean) {
+  const yml = `r:\n  listen: 127.0.0.1:1\n  redis: true\n  error_replies: ${errorReplies}\n  servers:\n   - 127.0.0.1:2:1\n`;
+  return { authenticated: true, conf: parseConf(yml, "r.yml")[0]!, id: 1, name: null, peerName: "127.0.0.1:3", poolClients: 1 };
+}
+
+describe("REDIS_COMMANDS", () => {
+  it("has one upper-case row per name, found by lookupCommand at its index + 1", () => {
+    expect(new Set(REDIS_COMMANDS.map((c) => c.name)).size).toBe(REDIS_COMMANDS.length);
+    for (const [i, c] of REDIS_COMMANDS.entries()) {
+      expect(c.name).toBe(c.name.toUpperCase());
+      const b = enc.encode(c.name);
+      expect(lookupCommand(b, b.length), c.name).toBe(i + 1);
+    }
+    for (const name of ["", "GETT", "MGE", "CONFIG", "TIME", "X".repeat(32)]) {
+      const b = enc.encode(name);
+      expect(lookupCommand(b, b.length), name).toBe(0);
+    }
+  });
+
+  it("routes what twemproxy 0.5.0 routes: 136 commands, all on the shared connection to one server", () => {
+    expect(supported).toHaveLength(136);
+    // the supported rows come first, so their message types are those of the table before issue 15
+    expect(REDIS_COMMANDS.slice(0, supported.length).every((c) => c.supported)).toBe(true);
+    for (const c of supported) {
+      expect(c.conn, c.name).toBe(CmdConn.shared);
+      expect(c.fanout, c.name).toBe(CmdFanout.one);
+    }
+    expect(unsupported.map((c) => c.name)).toEqual(expect.arrayContaining(["MOVE", "SUBSCRIBE", "MULTI", "BLPOP", "KEYS", "SCAN", "HELLO", "SELECT"]));
+  });
+
+  it("splits exactly the every-key and key-value shapes, each with its merge", () => {
+    for (const c of supported) {
+      const split = c.arity === CmdShape.argx || c.arity === CmdShape.argkvx;
+      expect(c.merge !== CmdMerge.none, c.name).toBe(split);
+    }
+    expect(row("MGET").merge).toBe(CmdMerge.array);
+    for (const n of ["DEL", "UNLINK", "TOUCH", "EXISTS"]) expect(row(n).merge, n).toBe(CmdMerge.sum);
+    expect(row("MSET").merge).toBe(CmdMerge.status);
+  });
+
+  it("answers PING, QUIT and AUTH itself, and nothing else", () => {
+    const local = REDIS_COMMANDS.filter((c) => c.local !== CmdLocal.none).map((c) => [c.name, c.local]);
+    expect(local).toEqual([["PING", CmdLocal.ping], ["QUIT", CmdLocal.quit], ["AUTH", CmdLocal.auth]]);
+  });
+
+  it("says write as redis's command flags do, scripts included", () => {
+    for (const n of ["SET", "DEL", "MSET", "INCR", "EXPIRE", "EVAL", "EVALSHA", "SORT", "BLPOP", "FLUSHALL", "MOVE"]) expect(row(n).write, n).toBe(true);
+    for (const n of ["GET", "MGET", "EXISTS", "TOUCH", "TTL", "PING", "LOLWUT", "KEYS", "SUBSCRIBE", "MULTI"]) expect(row(n).write, n).toBe(false);
+  });
+
+  it("pins the connection for pub/sub, transactions and blocking commands, and fans keyspace commands out", () => {
+    for (const n of ["SUBSCRIBE", "PSUBSCRIBE", "MULTI", "EXEC", "WATCH", "BLPOP", "BZMPOP", "XREAD", "WAIT", "SELECT"]) expect(row(n).conn, n).toBe(CmdConn.pinned);
+    for (const n of ["KEYS", "SCAN", "DBSIZE", "FLUSHALL", "SCRIPT", "INFO"]) expect(row(n).fanout, n).toBe(CmdFanout.every);
+  });
+});
+
+describe("a command twemproxy 0.5.0 does not route", () => {
+  const unknown = resp("NOSUCHCMD", "k");
+  const wires = unsupported.map((c) => [c, resp(c.name.toLowerCase(), "k", "v")] as const);
+
+  it("closes the client as an unknown name does: the parse fails at once", () => {
+    expect(parseChunks([enc.encode(unknown)], redisParseReq, { request: true, mbufSize: 512 }).error).toBe(true);
+    for (const [c, wire] of wires) {
+      for (const [how, chunks] of splits(enc.encode(wire), 1)) {
+        const r = parseChunks(chunks, redisParseReq, { request: true, mbufSize: 512 });
+        expect(r.error, `${c.name} ${how}`).toBe(true);
+        expect(r.pool.mbufs.inUse).toBe(0);
+      }
+    }
+  });
+
+  it("with error_replies, is read whole, keyless, and answered -ERR unsupported command", () => {
+    const pool = new MsgPool(new MbufPool(512));
+    const strict = client(false);
+    const lenient = client(true);
+    for (const [c, wire] of [...wires, [null, unknown] as const]) {
+      for (const [how, chunks] of splits(enc.encode(wire), 1)) {
+        const r = parseChunks(chunks, redisParseReq, { request: true, mbufSize: 512, lenient: true });
+        expect(r.error, how).toBe(false);
+        expect(r.msgs.map((m) => [m.bytes, m.reqError, m.keys])).toEqual([[wire, ReqError.UNSUPPORTED, []]]);
+        // a known name counts as itself in the per-command stats; an unknown one as "unknown"
+        const type = c === null ? 0 : REDIS_COMMANDS.indexOf(c) + 1;
+        expect(r.msgs[0]!.type).toBe(type);
+        expect(redisProto.commandNames[type]).toBe(c === null ? "unknown" : c.name.toLowerCase());
+      }
+      const msg = parseOne(pool, wire, redisParseReq, true, true);
+      expect(redisProto.filter(msg, strict)).toBe(ReqAction.CLOSE);
+      expect(redisProto.filter(msg, lenient)).toBe(ReqAction.LOCAL);
+      const name = c === null ? "nosuchcmd" : c.name.toLowerCase();
+      expect(dec.decode(msg.reply!)).toBe(`-ERR unsupported command '${name}'\r\n`);
+      pool.put(msg);
+    }
+    expect(pool.mbufs.inUse).toBe(0);
+  });
+});
