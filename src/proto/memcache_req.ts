@@ -19,14 +19,21 @@
 
 import { type Msg, ParseResult } from "../core/message.ts";
 import { lookupMcCommand, MC_MAX_NAME, McFlag, McLocal, mcCommandOf, McShape, MEMCACHE_MAX_KEY_LENGTH } from "./memcache_commands.ts";
-import { CR, isDigit, LF, parseAgain, parseDone, SP } from "./parse.ts";
+import { parseAgain, parseDone } from "./parse.ts";
 
+const CR = 13;
+const LF = 10;
+const SP = 32;
 const DEL = 127;
 const NUL = 0;
 const MINUS = 45; // '-'
 const LOWER_B = 98; // 'b'
 const LOWER_N = 110; // 'n'
 const LOWER_Q = 113; // 'q'
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
 
 /** "noreply", matched one byte at a time (the token may be cut by a read). */
 const NOREPLY = new TextEncoder().encode("noreply");

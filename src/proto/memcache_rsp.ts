@@ -11,7 +11,15 @@
 
 import { type Msg, ParseResult } from "../core/message.ts";
 import { lookupMcReply, MC_MAX_REPLY_TOKEN, McRspShape, McType, MEMCACHE_MAX_KEY_LENGTH } from "./memcache_commands.ts";
-import { CR, isDigit, LF, msgSpan, parseAgain, parseDone, SP } from "./parse.ts";
+import { msgSpan, parseAgain, parseDone } from "./parse.ts";
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
 
 // Reply states: nc_memcache.c's names, plus SW_VAL_CR and the VA header (VA_* share VALUE's).
 const RS_START = 0; // 0: where parseDone starts over

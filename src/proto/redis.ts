@@ -10,7 +10,7 @@
 // key longer than an mbuf works here (twemproxy closes such a connection).
 
 import { type Msg, type MsgOwner, ParseResult } from "../core/message.ts";
-import { CR, LF, parseAgain, parseDone } from "./parse.ts";
+import { parseAgain, parseDone } from "./parse.ts";
 import { CmdShape, lookupCommand, REDIS_COMMANDS, type RedisCommand } from "./redis_commands.ts";
 import { ReqError } from "./types.ts";
 
@@ -25,6 +25,8 @@ const SW_ARG = 6; // rlen data bytes
 const SW_ARG_CR = 7;
 const SW_ARG_LF = 8;
 
+const CR = 13;
+const LF = 10;
 const STAR = 42; // '*'
 const DOLLAR = 36; // '$'
 const MINUS = 45; // '-'
