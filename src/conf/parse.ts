@@ -58,8 +58,9 @@ export const CONF_KEYS = {
   },
   error_replies: {
     kind: "bool",
-    default: false,
-    description: "ours: answer unsupported or malformed requests with an error instead of closing",
+    default: true,
+    description:
+      "ours: answer unsupported or wrong-arity requests with an error, and serve HELLO, CLIENT, INFO, SCAN... (false: close on them, as 0.5.0)",
   },
   redis_auth: { kind: "string", default: null, description: "password sent with AUTH to each redis server" },
   redis_db: { kind: "num", default: 0, description: "database index selected on each redis server" },

@@ -36,6 +36,10 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   holding = false;
   /** With `redis_auth`, nothing but AUTH and QUIT passes until AUTH succeeds. */
   authenticated: boolean;
+  /** CLIENT SETNAME's name (answered by the proxy, never sent to a server). */
+  name: Uint8Array | null = null;
+  /** HELLO 3 was said: replies in RESP3, requests on the servers' RESP3 connections. */
+  resp3 = false;
 
   constructor(ctx: Context, proxy: Proxy, sock: Socket) {
     this.ctx = ctx;
@@ -47,6 +51,18 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
 
   get pool(): ServerPool {
     return this.proxy.pool;
+  }
+
+  get peerName(): string {
+    return `${this.sock.remoteAddress}:${this.sock.remotePort}`;
+  }
+
+  get poolClients(): number {
+    return this.proxy.pool.nclients;
+  }
+
+  get poolServers(): number {
+    return this.proxy.pool.servers.length;
   }
 
   get conf(): PoolConf {

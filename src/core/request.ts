@@ -6,6 +6,7 @@ import { clear, type Msg, msgMoveData, msgReleaseData } from "./message.ts";
 import { SP } from "../stats/table.ts";
 import { MsgWriter } from "./msg_io.ts";
 import type { ServerPool } from "./pool.ts";
+import { FAN_EVERY, FAN_NONE } from "../proto/types.ts";
 import type { Server } from "./server.ts";
 
 const writer = new MsgWriter();
@@ -21,7 +22,7 @@ export function reqForward(ctx: Context, pool: ServerPool, client: ClientConn, m
     reqForwardError(client, msg, "ECONNREFUSED");
     return;
   }
-  server.conn().enqueue(msg);
+  server.conn(client.resp3).enqueue(msg);
 }
 
 /** Fail a request before it reached any server (req_forward_error). */
@@ -31,6 +32,39 @@ export function reqForwardError(client: ClientConn, msg: Msg, err: Msg["err"]): 
   msg.error = true;
   msg.err = err;
   client.reqDone(msg);
+}
+
+/**
+ * Send a request to every server of the pool (FAN_EVERY), or to the one server its command names
+ * (SCAN), each part written by the protocol; the parts' replies are merged as a split request's
+ * are. The parts go to the configured servers, not through the router: a keyspace-wide command
+ * must reach each of them, and an ejected one fails its part, which fails the whole.
+ */
+function reqFanout(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg, target: number): void {
+  const servers = pool.servers;
+  const n = servers.length;
+  const first = target === FAN_EVERY ? 0 : target;
+  const end = target === FAN_EVERY ? n : target + 1;
+  const msgs = ctx.msgs;
+  for (let i = first; i < end; i++) {
+    const frag = msgs.get(true, client);
+    writer.begin(msgs.mbufs, frag);
+    pool.proto.buildFanPart(writer, msg, i, n);
+    writer.end();
+    frag.fragOwner = msg;
+    frag.type = msg.type;
+    // which server the part went to: a merge that rewrites a cursor needs it
+    frag.narg = i;
+    frag.retain = msg.retain;
+    msg.frags.push(frag);
+  }
+  // the owner keeps its bytes: the merge may read its arguments (INFO's section)
+  for (let i = first; i < end; i++) {
+    const s = servers[i]!;
+    const frag = msg.frags[i - first]!;
+    if (s.nextRetry !== 0) reqForwardError(client, frag, "ECONNREFUSED");
+    else s.conn(client.resp3).enqueue(frag);
+  }
 }
 
 const allKeys: number[] = [];
@@ -56,6 +90,11 @@ const groupServer: (Server | null)[] = [];
 const groupKeys: number[][] = [];
 
 function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): boolean {
+  const fan = pool.proto.fanTarget(msg, pool.servers.length);
+  if (fan !== FAN_NONE) {
+    reqFanout(ctx, pool, client, msg, fan);
+    return true;
+  }
   const nkeys = msg.keys.length / 3;
   clear(serverOfKey);
   let same = true;
@@ -71,7 +110,7 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
     // its key positions are gone with its old bytes: send it where they pointed
     const s = serverOfKey[0]!;
     if (s === null) reqForwardError(client, msg, "ECONNREFUSED");
-    else s.conn().enqueue(msg);
+    else s.conn(client.resp3).enqueue(msg);
     return true;
   }
 
@@ -110,7 +149,7 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
     groupServer[g] = null;
     const frag = msg.frags[g]!;
     if (s === null) reqForwardError(client, frag, "ECONNREFUSED");
-    else s.conn().enqueue(frag);
+    else s.conn(client.resp3).enqueue(frag);
   }
   return true;
 }

@@ -20,6 +20,11 @@ export class Server {
   endpoint: Endpoint;
   /** The shared rotation (server_conn); pinned and retiring connections are not in it. */
   readonly conns: ServerConn[] = [];
+  /**
+   * The rotation of connections that said HELLO 3, for clients that did (redis): opened on the
+   * first such request, up to `server_connections` too.
+   */
+  readonly conns3: ServerConn[] = [];
   private rr = 0;
   readonly ctx: Context;
   readonly pool: ServerPool;
@@ -29,6 +34,7 @@ export class Server {
   /** Request timeout in ms, or 0 for none (`timeout: -1`). */
   readonly timeout: number;
   readonly preamble: readonly Uint8Array[];
+  readonly preamble3: readonly Uint8Array[];
   /** Consecutive failures (server_failure), and when an ejected server is due back (monotonic ms). */
   failureCount = 0;
   nextRetry = 0;
@@ -41,7 +47,8 @@ export class Server {
     this.ctx = ctx;
     this.pool = pool;
     this.proto = pool.proto;
-    this.preamble = pool.proto.serverPreamble(pool.conf);
+    this.preamble = pool.proto.serverPreamble(pool.conf, false);
+    this.preamble3 = pool.proto.serverPreamble(pool.conf, true);
     this.maxConns = pool.conf.server_connections;
     this.keepAlive = pool.conf.tcpkeepalive;
     this.timeout = pool.conf.timeout > 0 ? pool.conf.timeout : 0;
@@ -61,10 +68,10 @@ export class Server {
   }
 
   /** A connection for the next request: a new one while under the limit, else round robin (server_conn). */
-  conn(): ServerConn {
-    const conns = this.conns;
+  conn(resp3 = false): ServerConn {
+    const conns = resp3 ? this.conns3 : this.conns;
     if (conns.length < this.maxConns) {
-      const c = new ServerConn(this, null);
+      const c = new ServerConn(this, null, resp3);
       conns.push(c);
       c.open();
       return c;
@@ -80,7 +87,7 @@ export class Server {
    * ServerConn.release is not a failure of the server.
    */
   pin(owner: PinOwner): ServerConn {
-    const c = new ServerConn(this, owner);
+    const c = new ServerConn(this, owner, false);
     c.open();
     return c;
   }
@@ -97,7 +104,7 @@ export class Server {
 
   /** Take every shared connection out of the rotation and let each close once idle. */
   retireAll(): void {
-    const conns = this.conns.splice(0, this.conns.length);
+    const conns = [...this.conns.splice(0, this.conns.length), ...this.conns3.splice(0, this.conns3.length)];
     for (const c of conns) c.retire();
     this.rr = 0;
   }
@@ -108,7 +115,8 @@ export class Server {
   }
 
   remove(c: ServerConn): void {
-    const i = this.conns.indexOf(c);
-    if (i >= 0) this.conns.splice(i, 1);
+    const conns = c.resp3 ? this.conns3 : this.conns;
+    const i = conns.indexOf(c);
+    if (i >= 0) conns.splice(i, 1);
   }
 }

@@ -40,6 +40,8 @@ export class ServerConn implements Flushable, MsgSink {
   private readonly ctx: Context;
   /** Set for a connection of one client's own (Server.pin). */
   readonly pinned: PinOwner | null;
+  /** Of the RESP3 rotation: it said HELLO 3 first (Server.conns3). */
+  readonly resp3: boolean;
   sock: Socket | null = null;
   dirty = false;
   connected = false;
@@ -53,10 +55,11 @@ export class ServerConn implements Flushable, MsgSink {
   private timer: TimerHandle | null = null;
   private readonly onTimer: () => void;
 
-  constructor(server: Server, pinned: PinOwner | null) {
+  constructor(server: Server, pinned: PinOwner | null, resp3: boolean) {
     this.server = server;
     this.ctx = server.ctx;
     this.pinned = pinned;
+    this.resp3 = resp3;
     this.id = this.ctx.connId();
     this.onTimer = () => this.timedOut();
   }
@@ -105,7 +108,7 @@ export class ServerConn implements Flushable, MsgSink {
     sock.ctx = this;
     this.sock = sock;
     const msgs = this.ctx.msgs;
-    for (const bytes of s.preamble) {
+    for (const bytes of this.resp3 ? s.preamble3 : s.preamble) {
       const m = msgs.get(true, null);
       writer.begin(msgs.mbufs, m).bytes(bytes);
       writer.end();

@@ -17,7 +17,7 @@ import { MC_COMMANDS, MC_REQUEST_NAMES, McLocal, McMerge, mcCommandOf, McShape, 
 import { memcacheParseReq } from "./memcache_req.ts";
 import { memcacheParseRsp } from "./memcache_rsp.ts";
 import { msgSpan } from "./parse.ts";
-import { type Proto, ReqAction, type ReqClient } from "./types.ts";
+import { FAN_NONE, type Proto, ReqAction, type ReqClient } from "./types.ts";
 
 const enc = new TextEncoder();
 const END = enc.encode("END\r\n");
@@ -132,6 +132,8 @@ export const memcacheProto: Proto = {
   },
 
   fragmentable: memcacheFragmentable,
+  fanTarget: () => FAN_NONE,
+  buildFanPart: () => {},
   rewritesWhole: true,
   buildFragment: memcacheBuildFragment,
   partRefused: memcachePartRefused,

@@ -52,6 +52,7 @@ function isKeyArg(msg: Msg, shape: CmdShape, i: number): boolean {
     case CmdShape.argn:
       return i === 1;
     case CmdShape.argx:
+    case CmdShape.argv:
       return true;
     case CmdShape.argkvx:
       return (i & 1) === 1;
@@ -213,7 +214,8 @@ export function redisParseReq(msg: Msg): ParseResult {
             // a known name counts as itself in the per-command stats, supported or not
             msg.type = type;
             const cmd = type === 0 ? null : REDIS_COMMANDS[type - 1]!;
-            if (cmd === null || !cmd.supported) {
+            // a command of ours is unknown to a pool that keeps 0.5.0's answers (error_replies: false)
+            if (cmd === null || !cmd.supported || (cmd.ours && (msg.owner as MsgOwner | null)?.lenient !== true)) {
               // twemproxy closes here; req_filter decides, once the whole request is read
               msg.reqError = ReqError.UNSUPPORTED;
               shape = CmdShape.nokey;
@@ -262,18 +264,53 @@ const RS_CR = 6; // expect CR after a bulk payload
 const RS_LF = 7; // expect LF, then the element is complete
 const RS_LEN_LF = 8; // LF after a bulk length: payload (or nil) follows
 
-/** Reply types (msg.type of a response), after twemproxy's MSG_RSP_REDIS_*. */
+/**
+ * Reply types (msg.type of a response), after twemproxy's MSG_RSP_REDIS_*, then RESP3's, which
+ * a server sends only on a connection that said `HELLO 3` (the proxy's RESP3 rotation).
+ */
 export const RspType = {
   STATUS: 1,
   ERROR: 2,
   INTEGER: 3,
   BULK: 4,
   MULTIBULK: 5,
+  /** `_` */
+  NULL: 6,
+  /** `#t` / `#f` */
+  BOOLEAN: 7,
+  /** `,1.5` */
+  DOUBLE: 8,
+  /** `(` big number */
+  BIGNUM: 9,
+  /** `!len` blob error */
+  BLOB_ERROR: 10,
+  /** `=len` verbatim string (`txt:` ...) */
+  VERBATIM: 11,
+  /** `%N`: N key-value pairs */
+  MAP: 12,
+  /** `~N` */
+  SET: 13,
+  /** `>N`: out-of-band data (pub/sub, invalidations) */
+  PUSH: 14,
 } as const;
 
+// RESP3 type bytes
+const UNDERSCORE = 95; // '_'
+const HASH = 35; // '#'
+const COMMA = 44; // ','
+const LPAREN = 40; // '('
+const BANG = 33; // '!'
+const EQUALS = 61; // '='
+const PERCENT = 37; // '%'
+const TILDE = 126; // '~'
+const GT = 62; // '>'
+const PIPE = 124; // '|'
+
+
 /**
- * Parse one reply of any nesting depth. On OK: msg.type is the top-level RspType, msg.integer
- * the value of an integer reply or the element count of an array reply.
+ * Parse one reply of any nesting depth, RESP2 or RESP3. On OK: msg.type is the top-level
+ * RspType (0 for a reply that starts with an attribute, which redis sends only on request), msg.integer the value of an
+ * integer reply or the element count of an aggregate's header.
  */
 export function redisParseRsp(msg: Msg): ParseResult {
   const mbufs = msg.mbufs;
@@ -309,6 +346,19 @@ export function redisParseRsp(msg: Msg): ParseResult {
           } else if (ch === STAR) {
             if (top) msg.type = RspType.MULTIBULK;
             state = RS_MULTI_LEN;
+            rlen = 1;
+          } else if (ch === UNDERSCORE || ch === HASH || ch === COMMA || ch === LPAREN) {
+            if (top) msg.type = ch === UNDERSCORE ? RspType.NULL : ch === HASH ? RspType.BOOLEAN : ch === COMMA ? RspType.DOUBLE : RspType.BIGNUM;
+            state = RS_LINE;
+          } else if (ch === BANG || ch === EQUALS) {
+            if (top) msg.type = ch === BANG ? RspType.BLOB_ERROR : RspType.VERBATIM;
+            state = RS_BULK_LEN;
+          } else if (ch === PERCENT || ch === TILDE || ch === GT || ch === PIPE) {
+            if (top) msg.type = ch === PERCENT ? RspType.MAP : ch === TILDE ? RspType.SET : ch === GT ? RspType.PUSH : 0;
+            state = RS_MULTI_LEN;
+            // elements per count: a map's pairs are two; an attribute's pairs are followed by the
+            // value it annotates, which with them makes the one element the parent counts
+            rlen = ch === PERCENT ? 2 : ch === PIPE ? -3 : 1;
           } else {
             return ParseResult.ERROR;
           }
@@ -348,9 +398,11 @@ export function redisParseRsp(msg: Msg): ParseResult {
               state = RS_LEN_LF;
             } else {
               if (v < -1) return ParseResult.ERROR;
+              // an aggregate's element count: pairs count twice, an attribute adds its value
+              const count = rlen === -3 ? 2 * v + 1 : rlen * v;
               // an empty or nil array is a complete element; otherwise its elements follow
-              if (v > 0) {
-                stack.push(v);
+              if (count > 0) {
+                stack.push(count);
                 state = RS_LEN_LF;
                 rlen = -2; // marks "array header" for RS_LEN_LF
               } else {

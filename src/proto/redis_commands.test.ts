@@ -19,12 +19,13 @@ function resp(...args: string[]): string {
 }
 
 const row = (name: string) => REDIS_COMMANDS.find((c) => c.name === name)!;
-const supported = REDIS_COMMANDS.filter((c) => c.supported);
+const supported = REDIS_COMMANDS.filter((c) => c.supported && !c.ours);
+const ours = REDIS_COMMANDS.filter((c) => c.ours);
 const unsupported = REDIS_COMMANDS.filter((c) => !c.supported);
 
 function client(errorReplies: boolean) {
   const yml = `r:\n  listen: 127.0.0.1:1\n  redis: true\n  error_replies: ${errorReplies}\n  servers:\n   - 127.0.0.1:2:1\n`;
-  return { authenticated: true, conf: parseConf(yml, "r.yml")[0]!, id: 1, name: null, peerName: "127.0.0.1:3", poolClients: 1 };
+  return { authenticated: true, conf: parseConf(yml, "r.yml")[0]!, id: 1, name: null, peerName: "127.0.0.1:3", poolClients: 1, poolServers: 1, resp3: false };
 }
 
 describe("REDIS_COMMANDS", () => {
@@ -44,12 +45,17 @@ describe("REDIS_COMMANDS", () => {
   it("routes what twemproxy 0.5.0 routes: 136 commands, all on the shared connection to one server", () => {
     expect(supported).toHaveLength(136);
     // the supported rows come first, so their message types are those of the table before issue 15
-    expect(REDIS_COMMANDS.slice(0, supported.length).every((c) => c.supported)).toBe(true);
+    expect(REDIS_COMMANDS.slice(0, supported.length).every((c) => c.supported && !c.ours)).toBe(true);
     for (const c of supported) {
       expect(c.conn, c.name).toBe(CmdConn.shared);
       expect(c.fanout, c.name).toBe(CmdFanout.one);
     }
-    expect(unsupported.map((c) => c.name)).toEqual(expect.arrayContaining(["MOVE", "SUBSCRIBE", "MULTI", "BLPOP", "KEYS", "SCAN", "HELLO", "SELECT"]));
+    expect(unsupported.map((c) => c.name)).toEqual(expect.arrayContaining(["MOVE", "SUBSCRIBE", "MULTI", "BLPOP"]));
+    // ours: served with error_replies (the default), closed as 0.5.0 closes them without it
+    expect(ours.map((c) => c.name).sort()).toEqual(
+      ["CLIENT", "DBSIZE", "ECHO", "FLUSHALL", "FLUSHDB", "HELLO", "INFO", "KEYS", "RANDOMKEY", "READONLY", "READWRITE", "RESET", "SCAN", "SCRIPT", "SELECT"],
+    );
+    for (const c of ours) expect(c.arity, c.name).toBe(CmdShape.argv);
   });
 
   it("splits exactly the every-key and key-value shapes, each with its merge", () => {
@@ -62,9 +68,13 @@ describe("REDIS_COMMANDS", () => {
     expect(row("MSET").merge).toBe(CmdMerge.status);
   });
 
-  it("answers PING, QUIT and AUTH itself, and nothing else", () => {
+  it("answers PING, QUIT and AUTH itself as 0.5.0 does, and the connection commands of ours", () => {
     const local = REDIS_COMMANDS.filter((c) => c.local !== CmdLocal.none).map((c) => [c.name, c.local]);
-    expect(local).toEqual([["PING", CmdLocal.ping], ["QUIT", CmdLocal.quit], ["AUTH", CmdLocal.auth]]);
+    expect(local).toEqual([
+      ["PING", CmdLocal.ping], ["QUIT", CmdLocal.quit], ["AUTH", CmdLocal.auth],
+      ["HELLO", CmdLocal.hello], ["CLIENT", CmdLocal.client], ["SELECT", CmdLocal.select], ["ECHO", CmdLocal.echo],
+      ["RESET", CmdLocal.reset], ["READONLY", CmdLocal.ok], ["READWRITE", CmdLocal.ok],
+    ]);
   });
 
   it("says write as redis's command flags do, scripts included", () => {
@@ -73,8 +83,9 @@ describe("REDIS_COMMANDS", () => {
   });
 
   it("pins the connection for pub/sub, transactions and blocking commands, and fans keyspace commands out", () => {
-    for (const n of ["SUBSCRIBE", "PSUBSCRIBE", "MULTI", "EXEC", "WATCH", "BLPOP", "BZMPOP", "XREAD", "WAIT", "SELECT"]) expect(row(n).conn, n).toBe(CmdConn.pinned);
-    for (const n of ["KEYS", "SCAN", "DBSIZE", "FLUSHALL", "SCRIPT", "INFO"]) expect(row(n).fanout, n).toBe(CmdFanout.every);
+    for (const n of ["SUBSCRIBE", "PSUBSCRIBE", "MULTI", "EXEC", "WATCH", "BLPOP", "BZMPOP", "XREAD", "WAIT"]) expect(row(n).conn, n).toBe(CmdConn.pinned);
+    for (const n of ["KEYS", "DBSIZE", "RANDOMKEY", "FLUSHDB", "FLUSHALL", "SCRIPT", "INFO"]) expect(row(n).fanout, n).toBe(CmdFanout.every);
+    expect(row("SCAN").fanout).toBe(CmdFanout.cursor);
   });
 });
 
@@ -82,9 +93,9 @@ describe("a command twemproxy 0.5.0 does not route", () => {
   const unknown = resp("NOSUCHCMD", "k");
   const wires = unsupported.map((c) => [c, resp(c.name.toLowerCase(), "k", "v")] as const);
 
-  it("closes the client as an unknown name does: the parse fails at once", () => {
+  it("closes the client as an unknown name does: the parse fails at once (ours too, without error_replies)", () => {
     expect(parseChunks([enc.encode(unknown)], redisParseReq, { request: true, mbufSize: 512 }).error).toBe(true);
-    for (const [c, wire] of wires) {
+    for (const [c, wire] of [...wires, ...ours.map((o) => [o, resp(o.name.toLowerCase(), "k", "v")] as const)]) {
       for (const [how, chunks] of splits(enc.encode(wire), 1)) {
         const r = parseChunks(chunks, redisParseReq, { request: true, mbufSize: 512 });
         expect(r.error, `${c.name} ${how}`).toBe(true);

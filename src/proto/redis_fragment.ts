@@ -7,7 +7,8 @@
 import type { Msg } from "../core/message.ts";
 import { MsgCursor, msgCopySpan, type MsgWriter } from "../core/msg_io.ts";
 import { RspType } from "./redis.ts";
-import { CmdMerge, CmdShape, REDIS_COMMANDS } from "./redis_commands.ts";
+import { CmdFanout, CmdMerge, CmdShape, REDIS_COMMANDS } from "./redis_commands.ts";
+import { redisFanCoalesce, redisFanPartRefused } from "./redis_fanout.ts";
 import { OK, redisErrorReply } from "./redis_replies.ts";
 
 const enc = new TextEncoder();
@@ -20,7 +21,17 @@ const PART_REPLY: Readonly<Record<CmdMerge, number>> = {
   [CmdMerge.array]: RspType.MULTIBULK,
   [CmdMerge.sum]: RspType.INTEGER,
   [CmdMerge.status]: RspType.STATUS,
+  // the keyspace-wide merges judge their parts in redis_fanout.ts
+  [CmdMerge.concat]: 0,
+  [CmdMerge.random]: 0,
+  [CmdMerge.script]: 0,
+  [CmdMerge.info]: 0,
+  [CmdMerge.scan]: 0,
 };
+
+function fannedOut(msg: Msg): boolean {
+  return (REDIS_COMMANDS[msg.type - 1]?.fanout ?? CmdFanout.one) !== CmdFanout.one;
+}
 
 function mergeOf(msg: Msg): CmdMerge {
   return REDIS_COMMANDS[msg.type - 1]?.merge ?? CmdMerge.none;
@@ -35,7 +46,9 @@ export function redisFailClosesClient(msg: Msg): boolean {
 }
 
 export function redisFragmentable(msg: Msg): boolean {
-  return mergeOf(msg) !== CmdMerge.none && msg.keys.length > 3;
+  const row = REDIS_COMMANDS[msg.type - 1];
+  if (row === undefined) return false;
+  return (row.merge !== CmdMerge.none && msg.keys.length > 3) || row.fanout !== CmdFanout.one;
 }
 
 export function redisBuildFragment(w: MsgWriter, owner: Msg, keyIdx: readonly number[]): void {
@@ -95,6 +108,7 @@ function writeUint(out: Uint8Array, at: number, n: number): number {
  * else (an error such as -READONLY or -MASTERDOWN included) into EINVAL for the whole request.
  */
 export function redisPartRefused(req: Msg, rsp: Msg): boolean {
+  if (fannedOut(req)) return redisFanPartRefused(req, rsp);
   return rsp.type !== PART_REPLY[mergeOf(req)];
 }
 
@@ -108,6 +122,7 @@ export function redisCoalesce(owner: Msg): Uint8Array {
   for (const f of frags) {
     if (f.error) return redisErrorReply(f.err);
   }
+  if (fannedOut(owner)) return redisFanCoalesce(owner);
   const merge = mergeOf(owner);
   const want = PART_REPLY[merge];
   for (const f of frags) if (f.peer!.type !== want) return redisErrorReply("EINVAL");
@@ -149,11 +164,16 @@ function mget(owner: Msg): Uint8Array {
     for (let i = 0; i < count; i++) {
       const idx = c.idx;
       const pos = c.pos;
-      c.next(); // '$'
-      const len = c.readInt();
-      if (len > 0) c.skip(len + 2);
-      else if (len === 0) c.skip(2);
-      const bytes = 1 + digits(len) + 2 + (len >= 0 ? len + 2 : 0);
+      let bytes = 3;
+      if (c.next() === 95) {
+        c.skip(2); // RESP3's null: `_\r\n`
+      } else {
+        // '$'
+        const len = c.readInt();
+        if (len > 0) c.skip(len + 2);
+        else if (len === 0) c.skip(2);
+        bytes = 1 + digits(len) + 2 + (len >= 0 ? len + 2 : 0);
+      }
       s.push(idx, pos, bytes);
       total += bytes;
     }

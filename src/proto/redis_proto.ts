@@ -6,12 +6,15 @@ import { MsgCursor, msgKeyEquals } from "../core/msg_io.ts";
 import { redisParseReq, redisParseRsp, requestCommand, RspType } from "./redis.ts";
 import { CmdLocal, REDIS_COMMANDS } from "./redis_commands.ts";
 import { redisBuildFragment, redisCoalesce, redisFailClosesClient, redisFragmentable, redisPartRefused } from "./redis_fragment.ts";
+import { redisBuildFanPart, redisFanTarget } from "./redis_fanout.ts";
+import { redisLocalReply } from "./redis_local.ts";
 import { AUTH_REQUIRED, INVALID_PASSWORD, NO_PASSWORD, OK, PONG, redisErrorReply } from "./redis_replies.ts";
 import { type Proto, ReqAction, type ReqClient, ReqError } from "./types.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const passwords = new WeakMap<PoolConf, Uint8Array>();
+const HELLO3 = enc.encode("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
 
 function bulk(s: string): string {
   return `$${enc.encode(s).length}\r\n${s}\r\n`;
@@ -75,22 +78,35 @@ export const redisProto: Proto = {
       }
       return ReqAction.LOCAL;
     }
+    // HELLO may carry the AUTH that opens the gate below
+    if (local === CmdLocal.hello) {
+      msg.reply = redisLocalReply(msg, local, client);
+      return ReqAction.LOCAL;
+    }
     if (!client.authenticated) {
       msg.reply = AUTH_REQUIRED;
       return ReqAction.LOCAL;
     }
-    if (local === CmdLocal.ping) {
+    if (local === CmdLocal.ping && msg.keys.length === 0) {
       msg.reply = PONG;
       return ReqAction.LOCAL;
+    }
+    // 0.5.0 takes PING with no argument only
+    if (local === CmdLocal.ping && !client.conf.error_replies) return ReqAction.CLOSE;
+    if (local !== CmdLocal.none) {
+      msg.reply = redisLocalReply(msg, local, client);
+      if (msg.reply !== null) return ReqAction.LOCAL;
     }
     return ReqAction.FORWARD;
   },
 
   /** AUTH, then SELECT: twemproxy sends SELECT first, its bug #457 (the data lands in db 0). */
-  serverPreamble(conf: PoolConf): Uint8Array[] {
+  serverPreamble(conf: PoolConf, resp3: boolean): Uint8Array[] {
     const out: Uint8Array[] = [];
     if (conf.redis_auth !== null) out.push(enc.encode(`*2\r\n$4\r\nAUTH\r\n${bulk(conf.redis_auth)}`));
     if (conf.redis_db !== 0) out.push(enc.encode(`*2\r\n$6\r\nSELECT\r\n${bulk(String(conf.redis_db))}`));
+    // the rotation that carries the requests of clients that said HELLO 3
+    if (resp3) out.push(HELLO3);
     return out;
   },
 
@@ -101,6 +117,8 @@ export const redisProto: Proto = {
   isFailure: redisFailure,
   isSentinelReply: () => false,
   fragmentable: redisFragmentable,
+  fanTarget: redisFanTarget,
+  buildFanPart: redisBuildFanPart,
   rewritesWhole: false,
   buildFragment: redisBuildFragment,
   partRefused: redisPartRefused,

@@ -22,7 +22,23 @@ export type ReqAction = (typeof ReqAction)[keyof typeof ReqAction];
 export interface ReqClient {
   authenticated: boolean;
   readonly conf: PoolConf;
+  /** The connection's number (CLIENT ID, HELLO's id). */
+  readonly id: number;
+  /** CLIENT SETNAME / HELLO SETNAME, kept here and never sent to a server. */
+  name: Uint8Array | null;
+  /** The client said HELLO 3: it gets RESP3, from the servers' RESP3 connections and from the proxy. */
+  resp3: boolean;
+  /** `addr:port` of the client (CLIENT INFO). */
+  readonly peerName: string;
+  /** Clients of the pool connected now (INFO's connected_clients). */
+  readonly poolClients: number;
+  /** Servers in the pool (SCAN's cursor counts them). */
+  readonly poolServers: number;
 }
+
+/** Proto.fanTarget: a request for the one server its key picks, or for every server of the pool. */
+export const FAN_NONE = -2;
+export const FAN_EVERY = -1;
 
 /** Why a well-formed request is not forwarded (msg.reqError). */
 export const ReqError = {
@@ -41,8 +57,11 @@ export interface Proto {
   /** What a health check sends, and whether a reply's first bytes say the server is well. */
   readonly probe: Uint8Array;
   probeOk(reply: Uint8Array): boolean;
-  /** Requests every new server connection sends first, their replies swallowed (AUTH, SELECT). */
-  serverPreamble(conf: PoolConf): Uint8Array[];
+  /**
+   * Requests every new server connection sends first, their replies swallowed (AUTH, SELECT);
+   * `resp3` for a connection of the RESP3 rotation (redis HELLO 3).
+   */
+  serverPreamble(conf: PoolConf, resp3: boolean): Uint8Array[];
   /** The reply a client gets for a request that failed with `err` (msg_get_error). */
   errorReply(err: ErrnoName | null): Uint8Array;
   /**
@@ -69,6 +88,14 @@ export interface Proto {
    * its command expects: the request fails with EINVAL, as twemproxy's pre_coalesce decides.
    */
   partRefused(req: Msg, rsp: Msg): boolean;
+  /**
+   * Which servers a request goes to other than by its key: FAN_NONE (by its key), FAN_EVERY
+   * (every server of the pool: KEYS, DBSIZE, FLUSHALL...), or the index of the one server the
+   * command itself names (SCAN's cursor carries it).
+   */
+  fanTarget(msg: Msg, nservers: number): number;
+  /** Write the part of a fanned-out request that goes to server `server` of `nservers`. */
+  buildFanPart(w: MsgWriter, owner: Msg, server: number, nservers: number): void;
   /** The one reply for a split request, from its fragments' replies (pre/post coalesce). */
   coalesce(owner: Msg): Uint8Array;
 }

@@ -13,7 +13,7 @@ export function refreshGauges(pool: ServerPool): void {
     let inqBytes = 0;
     let outq = 0;
     let outqBytes = 0;
-    for (const c of server.conns) {
+    for (const c of [...server.conns, ...server.conns3]) {
       if (c.connected) conns++;
       for (let i = 0; i < c.inq.length; i++) inqBytes += c.inq.at(i)!.mlen;
       for (let i = 0; i < c.outq.length; i++) outqBytes += c.outq.at(i)!.mlen;

@@ -76,12 +76,16 @@ async function ports(): Promise<Ports> {
   return { red: await freePort(), mem: await freePort(), deadred: await freePort(), deadmem: await freePort(), stats: await freePort() };
 }
 
-/** Named redis servers (placement by name), unnamed memcached ones (placement by host:port). */
-function conf(p: Ports): string {
+/**
+ * Named redis servers (placement by name), unnamed memcached ones (placement by host:port). Ours
+ * run the redis pools with `error_replies: false`, 0.5.0's answers (a key nutcracker rejects).
+ */
+function conf(p: Ports, ours = true): string {
+  const strict = ours ? "  error_replies: false\n" : "";
   return writeConf(`red:
   listen: 127.0.0.1:${p.red}
   redis: true
-  hash: fnv1a_64
+${strict}  hash: fnv1a_64
   hash_tag: "{}"
   distribution: ketama
   servers:
@@ -97,7 +101,7 @@ mem:
 deadred:
   listen: 127.0.0.1:${p.deadred}
   redis: true
-  servers:
+${strict}  servers:
    - 127.0.0.1:${deadPort}:1
 deadmem:
   listen: 127.0.0.1:${p.deadmem}
@@ -105,7 +109,7 @@ deadmem:
    - 127.0.0.1:${deadPort}:1
 `);
 }
-const proxyArgs = (p: Ports, extra: string[] = []) => ["-c", conf(p), "-s", String(p.stats), "-a", "127.0.0.1", "-i", "100", ...extra];
+const proxyArgs = (p: Ports, extra: string[] = [], ours = true) => ["-c", conf(p, ours), "-s", String(p.stats), "-a", "127.0.0.1", "-i", "100", ...extra];
 
 /** Plain keys and hash-tagged ones (only the part in braces is hashed on the redis pool). */
 const KEYS = [...Array.from({ length: 160 }, (_, i) => `mx:${i * 7919}`), ...Array.from({ length: 40 }, (_, i) => `{tag${i % 4}}:${i}`)];
@@ -186,7 +190,7 @@ beforeAll(async () => {
   [redis, mcs] = await Promise.all([Promise.all([startRedis(), startRedis()]), Promise.all([startMemcached(), startMemcached()])]);
   deadPort = await freePort();
   const p = await ports();
-  const nc = await startProxy("nutcracker", proxyArgs(p), p.red);
+  const nc = await startProxy("nutcracker", proxyArgs(p, [], false), p.red);
   try {
     await waitForPort("127.0.0.1", p.stats, 10_000);
     oracle.redis = await redisPlacement(p.red, "set");

@@ -1,4 +1,4 @@
-// redis_auth, redis_db (AUTH before SELECT) and the opt-in error_replies mode, against real redis.
+// redis_auth, redis_db (AUTH before SELECT), error replies (the default) and error_replies: false, against real redis.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exchange, request, resp } from "../helpers/client.ts";
@@ -35,12 +35,12 @@ describe.each(["node", "bun"] as Target[])("redis auth and errors on %s", (rt) =
 plain:
   listen: 127.0.0.1:${ports.plain}
   redis: true
+  error_replies: false
   servers:
    - 127.0.0.1:${open.port}:1
 errors:
   listen: 127.0.0.1:${ports.errors}
   redis: true
-  error_replies: true
   servers:
    - 127.0.0.1:${open.port}:1
 `);
@@ -82,17 +82,21 @@ errors:
     expect(got.toString()).toBe(want);
   });
 
-  it("closes on an unsupported command without a word by default, as twemproxy", async () => {
+  it("closes on an unsupported command without a word with error_replies: false, as twemproxy", async () => {
     const got = await exchange(ports.plain, Buffer.concat([resp("PING"), resp("FLUSHALL"), resp("PING")]));
     expect(got.toString()).toBe("");
+    // the commands the proxy serves beyond 0.5.0 close it too
+    for (const cmd of [resp("HELLO", "3"), resp("CLIENT", "SETINFO", "LIB-NAME", "x"), resp("INFO"), resp("SCAN", "0"), resp("PING", "x")]) {
+      expect((await exchange(ports.plain, Buffer.concat([cmd, resp("PING")]))).toString()).toBe("");
+    }
   });
 
-  it("answers unsupported commands and wrong arity with errors under error_replies, and keeps going", async () => {
-    const seq = [resp("FLUSHALL"), resp("GET", "a", "b"), resp("KEYS", "*"), resp("PING"), resp("SET", "e", "1"), resp("GET", "e"), QUIT];
+  it("answers unsupported commands and wrong arity with errors by default, and keeps going", async () => {
+    const seq = [resp("MULTI"), resp("GET", "a", "b"), resp("SUBSCRIBE", "ch"), resp("PING"), resp("SET", "e", "1"), resp("GET", "e"), QUIT];
     const got = (await exchange(ports.errors, Buffer.concat(seq), { chunk: 3 })).toString();
     expect(got).toBe(
-      "-ERR unsupported command 'flushall'\r\n-ERR wrong number of arguments for 'get' command\r\n" +
-        "-ERR unsupported command 'keys'\r\n+PONG\r\n+OK\r\n$1\r\n1\r\n",
+      "-ERR unsupported command 'multi'\r\n-ERR wrong number of arguments for 'get' command\r\n" +
+        "-ERR unsupported command 'subscribe'\r\n+PONG\r\n+OK\r\n$1\r\n1\r\n",
     );
   });
 });

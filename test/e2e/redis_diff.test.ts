@@ -99,10 +99,12 @@ function passwordOf(pool: PoolName): string | null {
   return pool === "auth" || pool === "authdb" ? PASSWORD : null;
 }
 
-function confYaml(r: Redises, ports: Record<PoolName, number>): string {
+/** The pools for one system; ours keep 0.5.0's answers with `error_replies: false` (nutcracker rejects the key). */
+function confYaml(r: Redises, ports: Record<PoolName, number>, ours: boolean): string {
+  const strict = ours ? "  error_replies: false\n" : "";
   return POOLS.map(
     (pool) =>
-      `${pool}:\n  listen: 127.0.0.1:${ports[pool]}\n  redis: true\n${POOL_KEYS[pool]}  servers:\n` +
+      `${pool}:\n  listen: 127.0.0.1:${ports[pool]}\n  redis: true\n${strict}${POOL_KEYS[pool]}  servers:\n` +
       poolServers(r, pool).map((s) => `   - 127.0.0.1:${s.port}:1 ${s.name}\n`).join(""),
   ).join("");
 }
@@ -187,7 +189,7 @@ for (const mbuf of [512, 16384]) {
           const ports = {} as Record<PoolName, number>;
           for (const pool of POOLS) ports[pool] = await freePort();
           listen[sys] = ports;
-          const conf = writeConf(confYaml(redises[sys], ports));
+          const conf = writeConf(confYaml(redises[sys], ports, sys !== "nutcracker"));
           const stats = await freePort();
           const p = await startProxy(sys, ["-c", conf, "-m", String(mbuf), "-s", String(stats), "-v", "4"], ports.two);
           proxies.set(sys, p);
