@@ -128,3 +128,15 @@ describe("a command twemproxy 0.5.0 does not route", () => {
     expect(pool.mbufs.inUse).toBe(0);
   });
 });
+
+describe("an empty line before a request (redis-cli --pipe ends with one and an ECHO)", () => {
+  const wire = "\r\n" + resp("ECHO", "0123456789abcdefghij");
+  it("is skipped with error_replies, at every split, and closes without", () => {
+    for (const [how, chunks] of splits(enc.encode(wire), 3)) {
+      const r = parseChunks(chunks, redisParseReq, { request: true, mbufSize: 512, lenient: true });
+      expect(r.error, how).toBe(false);
+      expect(r.msgs.map((m) => [m.type, m.reqError, m.keys, m.bytes]), how).toEqual([[REDIS_COMMANDS.indexOf(row("ECHO")) + 1, ReqError.NONE, ["0123456789abcdefghij"], wire]]);
+      expect(parseChunks(chunks, redisParseReq, { request: true, mbufSize: 512 }).error, how).toBe(true);
+    }
+  });
+});
