@@ -5,13 +5,15 @@
 // message may be cut anywhere, one byte per read included. On OK, pidx/ppos point just past the
 // message (msgSplit cuts there). Bad input returns ERROR; nothing throws.
 //
-// Requests must be multi-bulk (`*N\r\n$len\r\narg\r\n...`), as in twemproxy: inline commands
-// are not supported. Keys are recorded as (mbuf index, offset, length) and may span mbufs, so a
+// Requests are multi-bulk (`*N\r\n$len\r\narg\r\n...`), as in twemproxy; with error_replies (the
+// default) inline ones too (redis_inline.ts), which twemproxy closes on. Keys are recorded as
+// (mbuf index, offset, length) and may span mbufs, so a
 // key longer than an mbuf works here (twemproxy closes such a connection).
 
 import { type Msg, type MsgOwner, ParseResult } from "../core/message.ts";
 import { parseAgain, parseDone } from "./parse.ts";
 import { CmdShape, lookupCommand, REDIS_COMMANDS, type RedisCommand } from "./redis_commands.ts";
+import { redisParseInline, SW_INLINE } from "./redis_inline.ts";
 import { ReqError } from "./types.ts";
 
 // Request states, named after nc_redis.c's where they match.
@@ -43,7 +45,7 @@ export function requestCommand(msg: Msg): RedisCommand | null {
 }
 
 /** Which argument positions (1-based after the command name) are keys, per command shape. */
-function isKeyArg(msg: Msg, shape: CmdShape, i: number): boolean {
+export function isKeyArg(msg: Msg, shape: CmdShape, i: number): boolean {
   switch (shape) {
     case CmdShape.arg0:
     case CmdShape.arg1:
@@ -65,7 +67,7 @@ function isKeyArg(msg: Msg, shape: CmdShape, i: number): boolean {
 }
 
 /** Whether argument counts fit the shape; `narg` counts the command name too (nc_redis.c checks). */
-function arityOk(msg: Msg, shape: CmdShape): boolean {
+export function arityOk(msg: Msg, shape: CmdShape): boolean {
   const n = msg.narg;
   switch (shape) {
     case CmdShape.argz:
@@ -99,6 +101,7 @@ function arityOk(msg: Msg, shape: CmdShape): boolean {
 export function redisParseReq(msg: Msg): ParseResult {
   const mbufs = msg.mbufs;
   if (mbufs.length === 0) return ParseResult.AGAIN;
+  if (msg.state >= SW_INLINE) return redisParseInline(msg);
   let idx = msg.pidx;
   let p = msg.ppos;
   let state = msg.state;
@@ -118,11 +121,17 @@ export function redisParseReq(msg: Msg): ParseResult {
           if (ch !== STAR) {
             // an empty line, which redis skips (redis-cli --pipe sends one before its closing
             // ECHO): skipped too unless the pool keeps 0.5.0's closes
-            if ((ch === CR || ch === LF) && (msg.owner as MsgOwner | null)?.lenient === true) {
+            if ((msg.owner as MsgOwner | null)?.lenient !== true) return ParseResult.ERROR;
+            if (ch === CR || ch === LF) {
               p++;
               break;
             }
-            return ParseResult.ERROR;
+            // an inline request (redis_inline.ts)
+            msg.pidx = idx;
+            msg.ppos = p;
+            msg.state = SW_INLINE;
+            msg.num = msg.rlen = 0;
+            return redisParseInline(msg);
           }
           num = 0;
           state = SW_NARG;

@@ -140,3 +140,38 @@ describe("an empty line before a request (redis-cli --pipe ends with one and an 
     }
   });
 });
+
+describe("inline requests (with error_replies)", () => {
+  const typeOf = (n: string): number => REDIS_COMMANDS.indexOf(row(n)) + 1;
+  const cases: [string, number, number, string[]][] = [
+    ["PING\r\n", typeOf("PING"), ReqError.NONE, []],
+    ["ping\n", typeOf("PING"), ReqError.NONE, []],
+    ["SET k v\r\n", typeOf("SET"), ReqError.NONE, ["k"]],
+    ["get  k \r\n", typeOf("GET"), ReqError.NONE, ["k"]],
+    ["MGET a bb ccc\r\n", typeOf("MGET"), ReqError.NONE, ["a", "bb", "ccc"]],
+    ["ECHO hello\r\n", typeOf("ECHO"), ReqError.NONE, ["hello"]],
+    ["GET\r\n", typeOf("GET"), ReqError.ARITY, []],
+    ["MSET a 1\r\n", typeOf("MSET"), ReqError.UNSUPPORTED, []],
+    ["NOSUCH x\r\n", 0, ReqError.UNSUPPORTED, []],
+  ];
+  it("are read as their multi-bulk form would be, whole, byte by byte and at random splits", () => {
+    for (const [wire, type, err, keys] of cases) {
+      for (const [how, chunks] of splits(enc.encode(wire), 3)) {
+        const r = parseChunks(chunks, redisParseReq, { request: true, mbufSize: 512, lenient: true });
+        expect(r.error, `${JSON.stringify(wire)} ${how}`).toBe(false);
+        expect(r.msgs.map((m) => [m.type, m.reqError, m.keys, m.bytes]), `${JSON.stringify(wire)} ${how}`).toEqual([[type, err, keys, wire]]);
+        expect(r.pool.mbufs.inUse).toBe(0);
+      }
+    }
+  });
+  it("mix with multi-bulk ones in a pipeline, close without error_replies, and are bounded at 64 KB", () => {
+    const wire = "PING\r\n" + resp("GET", "k") + "\r\nSET a b\r\n";
+    for (const [how, chunks] of splits(enc.encode(wire), 3)) {
+      const r = parseChunks(chunks, redisParseReq, { request: true, mbufSize: 512, lenient: true });
+      expect(r.msgs.map((m) => [m.type, m.keys]), how).toEqual([[typeOf("PING"), []], [typeOf("GET"), ["k"]], [typeOf("SET"), ["a"]]]);
+      expect(parseChunks(chunks, redisParseReq, { request: true, mbufSize: 512 }).error, how).toBe(true);
+    }
+    const long = parseChunks([enc.encode(`GET ${"k".repeat(70 * 1024)}`)], redisParseReq, { request: true, mbufSize: 16384, lenient: true });
+    expect(long.error).toBe(true);
+  });
+});
