@@ -1,6 +1,7 @@
 // Real redis-server and memcached processes on free loopback ports, for end-to-end tests.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { freePort, waitForPort } from "./runtimes.ts";
 
 export interface Backend {
@@ -34,7 +35,8 @@ export async function startRedis(extra: string[] = [], fixedPort?: number): Prom
   const port = fixedPort ?? (await freePort());
   const proc = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", ...extra],
+    // --dir: a FLUSHALL saves dump.rdb even with --save "" (redis 7): not into the checkout
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", tmpdir(), ...extra],
     { stdio: "ignore" },
   );
   return started(proc, port);
