@@ -62,6 +62,7 @@ const leaves = (v: unknown, path = ""): string[] =>
   v !== null && typeof v === "object" ? Object.entries(v).flatMap(([k, x]) => leaves(x, `${path}/${k}`)) : [`${path}:${typeof v}`];
 
 let redis: Backend[] = [];
+let replica: Backend;
 let mcs: Backend[] = [];
 let deadPort = 0;
 
@@ -70,10 +71,12 @@ interface Ports {
   readonly mem: number;
   readonly deadred: number;
   readonly deadmem: number;
+  /** r1 and its read-only replica: split writes are refused in part */
+  readonly ro: number;
   readonly stats: number;
 }
 async function ports(): Promise<Ports> {
-  return { red: await freePort(), mem: await freePort(), deadred: await freePort(), deadmem: await freePort(), stats: await freePort() };
+  return { red: await freePort(), mem: await freePort(), deadred: await freePort(), deadmem: await freePort(), ro: await freePort(), stats: await freePort() };
 }
 
 /**
@@ -107,6 +110,12 @@ deadmem:
   listen: 127.0.0.1:${p.deadmem}
   servers:
    - 127.0.0.1:${deadPort}:1
+ro:
+  listen: 127.0.0.1:${p.ro}
+  redis: true
+${strict}  servers:
+   - 127.0.0.1:${redis[0]!.port}:1 m
+   - 127.0.0.1:${replica.port}:1 s
 `);
 }
 const proxyArgs = (p: Ports, extra: string[] = [], ours = true) => ["-c", conf(p, ours), "-s", String(p.stats), "-a", "127.0.0.1", "-i", "100", ...extra];
@@ -162,7 +171,55 @@ const ERROR_SEQUENCES: readonly { name: string; pool: keyof Ports; bytes: Buffer
   { name: "memcache errors from the server", pool: "mem", bytes: Buffer.from("delete e:s\r\nset e:s 0 0 3\r\nabc\r\nincr e:s 1\r\nget e:none\r\nquit\r\n") },
   { name: "memcache server down", pool: "deadmem", bytes: Buffer.from("get a\r\nset a 0 0 1\r\nb\r\nget a b\r\nquit\r\n") },
   { name: "memcache bad command", pool: "mem", bytes: Buffer.from("get e:none\r\nbogus\r\n") },
+  // issue 14: what nutcracker forwards or refuses
+  {
+    name: "memcache keys with control bytes",
+    pool: "mem",
+    bytes: Buffer.from("set key\x01\x02\x7f 0 0 2\r\nab\r\nget key\x01\x02\x7f\r\nget a\x1bb key\x01\x02\x7f\r\nquit\r\n", "latin1"),
+  },
+  {
+    name: "redis multi-key writes with a read-only replica in the pool",
+    pool: "ro",
+    bytes: Buffer.concat([
+      resp("DEL", ...Array.from({ length: 40 }, (_, i) => `ro:${i}`)),
+      resp("MSET", ...Array.from({ length: 40 }, (_, i) => [`ro:${i}`, "v"]).flat()),
+      resp("UNLINK", ...Array.from({ length: 40 }, (_, i) => `ro:${i}`)),
+      resp("QUIT"),
+    ]),
+  },
 ];
+
+/** Each server's request_bytes after a load of split multi-key requests (and ones that go whole), by pool. */
+async function splitRequestBytes(p: Ports): Promise<Record<string, number>> {
+  // the counters are aggregated every -i 100 ms: read until two snapshots agree on them
+  const settled = async (): Promise<string> => {
+    const counters = (t: string): string => t.replace(/"(uptime|timestamp)":\d+/g, "");
+    let last = "";
+    let now = await readStats(p.stats);
+    while (counters(now) !== last) {
+      last = counters(now);
+      await sleep(250);
+      now = await readStats(p.stats);
+    }
+    return now;
+  };
+  const bytes = (t: string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const pool of ["red", "mem"]) {
+      for (const [name, v] of Object.entries(JSON.parse(t)[pool] as Record<string, unknown>)) {
+        if (typeof v === "object") out[`${pool}/${name}`] = (v as Record<string, number>).request_bytes!;
+      }
+    }
+    return out;
+  };
+  const before = bytes(await settled());
+  await mcMultiGet(p.mem, "get");
+  await mcMultiGet(p.mem, "gets");
+  await exchange(p.mem, Buffer.from(`get ${KEYS[0]} ${KEYS[0]}\r\nquit\r\n`));
+  await exchange(p.red, Buffer.concat([resp("MGET", ...KEYS), resp("MGET", KEYS[0]!, KEYS[0]!), resp("DEL", "none:1", "none:2"), resp("QUIT")]));
+  const after = bytes(await settled());
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k]!]));
+}
 /** Play `s` on empty servers, so the replies depend on nothing that ran before. */
 async function play(p: Ports, s: (typeof ERROR_SEQUENCES)[number]): Promise<string> {
   if (s.pool === "red") await flushRedis();
@@ -177,6 +234,7 @@ const oracle = {
   errors: new Map<string, string>(),
   multiGet: "",
   stats: "",
+  splitBytes: {} as Record<string, number>,
 };
 
 beforeAll(async () => {
@@ -188,6 +246,7 @@ beforeAll(async () => {
   if (newer.length > 0) throw new Error(`${BINARY} is older than ${newer[0]}: \`bun build.ts bin\` (npm test does it) rebuilds it`);
 
   [redis, mcs] = await Promise.all([Promise.all([startRedis(), startRedis()]), Promise.all([startMemcached(), startMemcached()])]);
+  replica = await startRedis(["--replicaof", "127.0.0.1", String(redis[0]!.port)]);
   deadPort = await freePort();
   const p = await ports();
   const nc = await startProxy("nutcracker", proxyArgs(p, [], false), p.red);
@@ -198,6 +257,7 @@ beforeAll(async () => {
     oracle.multiGet = await mcMultiGet(p.mem, "get");
     for (const s of ERROR_SEQUENCES) oracle.errors.set(s.name, await play(p, s));
     oracle.stats = await readStats(p.stats);
+    oracle.splitBytes = await splitRequestBytes(p);
   } finally {
     await nc.stop();
   }
@@ -208,10 +268,13 @@ beforeAll(async () => {
   }
   expect(oracle.errors.get("redis server down")).toContain("-ERR Connection refused");
   expect(oracle.errors.get("memcache server down")).toContain("SERVER_ERROR Connection refused");
+  expect(oracle.errors.get("redis multi-key writes with a read-only replica in the pool")).toBe("-ERR Invalid argument\r\n".repeat(3));
+  expect(oracle.errors.get("memcache keys with control bytes")).toContain("STORED\r\nVALUE key\x01\x02\x7f 0 2\r\nab\r\nEND\r\n");
+  expect(Object.values(oracle.splitBytes).every((n) => n > 0)).toBe(true);
 });
 
 afterAll(async () => {
-  await Promise.all([...redis, ...mcs].map((b) => b.stop()));
+  await Promise.all([...redis, replica, ...mcs].filter(Boolean).map((b) => b.stop()));
 });
 
 /** /proc/PID/comm of each target, as measured (Linux: the file name exec'd, at most 15 bytes). */
@@ -324,6 +387,10 @@ describe.each(MATRIX)("on %s", (target) => {
     const theirs = leaves(JSON.parse(oracle.stats));
     const known = new Set(theirs);
     expect(leaves(json).filter((l) => known.has(l))).toEqual(theirs);
+  });
+
+  it("counts each server's request_bytes of split get, gets and MGET as nutcracker does", async () => {
+    expect(await splitRequestBytes(p)).toEqual(oracle.splitBytes);
   });
 
   it(`has the process name ${PROCESS_NAME[target]!.foreground}, and writes its pid with -p`, () => {
