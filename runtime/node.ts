@@ -77,6 +77,15 @@ class NodeSocket implements Socket {
   done = false;
   /** end() or close() was called: later writes are dropped. */
   ended = false;
+  /** pause() was called and resume() not yet. */
+  paused = false;
+  /**
+   * Events of an accepted socket not yet handed to the handler, oldest first: data chunks and
+   * H_END / H_CLOSE. Filled during an accept burst, and kept past it while the socket is paused.
+   */
+  held: (Buffer | number)[] | null = null;
+  /** In heldSockets (released at the end of the burst). */
+  listed = false;
 
   constructor(raw: RawSocket, handler: SocketHandler) {
     this.raw = raw;
@@ -108,11 +117,19 @@ class NodeSocket implements Socket {
   }
 
   pause(): void {
+    this.paused = true;
     this.raw.pause();
   }
 
   resume(): void {
-    this.raw.resume();
+    this.paused = false;
+    if (this.held === null) {
+      this.raw.resume();
+      return;
+    }
+    // what was held goes first, and not inside this call; the stream resumes once it is out
+    if (burst) listHeld(this);
+    else process.nextTick(releaseLater, this);
   }
 
   setNoDelay(on: boolean): void {
@@ -136,13 +153,156 @@ function sockOf(raw: RawSocket): NodeSocket {
   return raw[kSock] as NodeSocket;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Accept bursts
+//
+// libuv accepts one connection per event-loop turn since 1.45 (libuv PR #3696, "unix: don't
+// accept() connections in a loop"; Node 20 ships 1.46): the listening socket stays readable and
+// the next connection waits for the next turn. Every turn also serves all events of the clients
+// accepted before, so when many clients connect at once and start at once (redis-benchmark's 50,
+// or clients reconnecting after a restart), the last one is accepted only after dozens of full
+// turns: under pipelined MGET 130-260 ms, the slowest request of the whole run. Twemproxy accepts
+// until EAGAIN. So while connections keep coming (one was accepted in the current turn), the
+// events of accepted sockets are held instead of handled, which makes each turn little more than
+// its accept; the turn that accepts nothing hands them all over in order, as does the end of
+// BURST_MAX_TURNS turns or BURST_MAX_MS, so that connections arriving without pause (a client
+// that connects per request) cannot hold the others for long. Outgoing (server) sockets are never
+// held, and neither is 'drain'.
+
+/** Most loop turns an accept burst may hold the events of accepted sockets. */
+const BURST_MAX_TURNS = 128;
+/** Longest it may hold them, should turns be slow. */
+const BURST_MAX_MS = 50;
+const H_END = 1;
+const H_CLOSE = 2;
+
+/** Events of accepted sockets are being held. */
+let burst = false;
+/** A connection was accepted since the last burst check (one check per loop turn). */
+let acceptedInTurn = false;
+let burstSince = 0;
+let burstTurns = 0;
+/** Sockets with held events, to release when the burst ends. */
+const heldSockets: NodeSocket[] = [];
+
+function listHeld(s: NodeSocket): void {
+  if (s.listed) return;
+  s.listed = true;
+  heldSockets.push(s);
+}
+
+function hold(s: NodeSocket, e: Buffer | number): void {
+  if (s.held === null) s.held = [];
+  s.held.push(e);
+  if (burst) listHeld(s);
+}
+
+/** A connection was accepted: start a burst, or note that it goes on. */
+function noteAccept(): void {
+  acceptedInTurn = true;
+  if (burst) return;
+  burst = true;
+  burstSince = performance.now();
+  burstTurns = 0;
+  setImmediate(burstCheck);
+}
+
+/** In the check phase of every turn of a burst (after that turn's poll, where accepts happen). */
+function burstCheck(): void {
+  if (acceptedInTurn && ++burstTurns < BURST_MAX_TURNS && performance.now() - burstSince < BURST_MAX_MS) {
+    acceptedInTurn = false;
+    setImmediate(burstCheck);
+    return;
+  }
+  acceptedInTurn = false;
+  burst = false;
+  // release() runs handlers, which cannot hold anything now (burst is off) or accept, so the list
+  // does not change under the loop
+  for (let i = 0; i < heldSockets.length; i++) {
+    const s = heldSockets[i]!;
+    s.listed = false;
+    if (s.held !== null) release(s);
+  }
+  heldSockets.length = 0;
+}
+
+/**
+ * Hand `s`'s held events to its handler in order. A pause() (flow control) stops the data and the
+ * EOF until resume(), as the stream would; a close after them drops them, as a destroyed stream
+ * does; what was read after our own close() is dropped too.
+ */
+function release(s: NodeSocket): void {
+  const h = s.held!;
+  for (let i = 0; i < h.length; i++) {
+    const e = h[i]!;
+    if (e === H_CLOSE) {
+      s.held = null;
+      deliverClose(s);
+      return;
+    }
+    if (s.raw.destroyed) continue;
+    if (s.paused) {
+      if (h.indexOf(H_CLOSE, i) >= 0) {
+        s.held = null;
+        deliverClose(s);
+      } else {
+        h.splice(0, i);
+      }
+      return;
+    }
+    if (e === H_END) deliverEnd(s);
+    else deliverData(s, e as Buffer);
+  }
+  s.held = null;
+  // resume() left the stream paused while held events were out
+  if (!s.paused && !s.raw.destroyed && s.raw.isPaused()) s.raw.resume();
+}
+
+/** resume() of a socket with held events, on the next tick (handlers never run inside resume()). */
+function releaseLater(s: NodeSocket): void {
+  if (burst) {
+    if (s.held !== null) listHeld(s);
+    return;
+  }
+  if (s.held !== null && !s.paused) release(s);
+}
+
 /** 'data' of accepted sockets: a fresh Buffer per read (Node never reuses its memory). */
 function onData(this: RawSocket, chunk: Buffer): void {
   const s = sockOf(this);
+  if (burst || s.held !== null) {
+    hold(s, chunk);
+    return;
+  }
   try {
     s.handler.data(s, chunk);
   } catch (e) {
     s.fail("data", e);
+  }
+}
+
+function deliverData(s: NodeSocket, chunk: Buffer): void {
+  try {
+    s.handler.data(s, chunk);
+  } catch (e) {
+    s.fail("data", e);
+  }
+}
+
+/** 'end' of accepted sockets. */
+function onAcceptedEnd(this: RawSocket): void {
+  const s = sockOf(this);
+  if (burst || s.held !== null) hold(s, H_END);
+  else deliverEnd(s);
+}
+
+/** 'close' of accepted sockets: after what is held, unless a pause holds that back (then dropped). */
+function onAcceptedClose(this: RawSocket): void {
+  const s = sockOf(this);
+  if (burst) hold(s, H_CLOSE);
+  else {
+    s.held = null;
+    deliverClose(s);
   }
 }
 
@@ -163,7 +323,10 @@ function onSharedRead(this: RawSocket, n: number, buf: Buffer): boolean {
 }
 
 function onEnd(this: RawSocket): void {
-  const s = sockOf(this);
+  deliverEnd(sockOf(this));
+}
+
+function deliverEnd(s: NodeSocket): void {
   try {
     s.handler.end(s);
   } catch (e) {
@@ -186,7 +349,10 @@ function onError(this: RawSocket, err: Error): void {
 }
 
 function onClose(this: RawSocket): void {
-  const s = sockOf(this);
+  deliverClose(sockOf(this));
+}
+
+function deliverClose(s: NodeSocket): void {
   if (s.done) return;
   s.done = true;
   s.ended = true;
@@ -216,10 +382,11 @@ function onConnection(this: RawServer, raw: RawSocket): void {
   s.remoteAddress = raw.remoteAddress ?? "";
   s.remotePort = raw.remotePort ?? 0;
   raw.on("data", onData);
-  raw.on("end", onEnd);
+  raw.on("end", onAcceptedEnd);
   raw.on("drain", onDrain);
   raw.on("error", onError);
-  raw.on("close", onClose);
+  raw.on("close", onAcceptedClose);
+  noteAccept();
   try {
     handler.open(s);
   } catch (e) {
