@@ -35,7 +35,7 @@ import {
   processRuntime,
   spawnDetachedArgv,
   writeAllSync,
-} from "./node.ts";
+} from "./process_node.ts";
 import type {
   ConnectOptions,
   Endpoint,

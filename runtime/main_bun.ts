@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { start } from "../src/main.ts";
 import { createBunRuntime } from "./bun.ts";
-import { spawnDetachedArgv } from "./node.ts";
+import { spawnDetachedArgv } from "./process_node.ts";
 
 /**
  * The path a compiled binary was started by, when it is a link to this very file. Linux names a

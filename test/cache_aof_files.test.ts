@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { processRuntime } from "../runtime/node.ts";
+import { processRuntime } from "../runtime/process_node.ts";
 import type { AppendFile, TimerHandle } from "../runtime/types.ts";
 import { AofError, AofJournal, type AofOptions, type AofRuntime, openAof } from "../src/cache/aof/writer.ts";
 import { HEADER_SIZE } from "../src/cache/aof/format.ts";

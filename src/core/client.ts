@@ -134,8 +134,9 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       return false;
     }
     msg.stime = this.ctx.evtime;
-    this.pool.commands[msg.type]!++;
-    switch (this.pool.proto.filter(msg, this)) {
+    const pool = this.proxy.pool;
+    pool.commands[msg.type]!++;
+    switch (pool.proto.filter(msg, this)) {
       case ReqAction.CLOSE:
         this.ctx.msgs.put(msg);
         this.close();
@@ -157,7 +158,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
           this.outq.push(msg);
           this.queued += msg.mlen;
         }
-        reqForward(this.ctx, this.pool, this, msg);
+        reqForward(this.ctx, pool, this, msg);
         return this.accepted();
     }
   }

@@ -48,9 +48,12 @@ export class Liveness {
     s.failureCount = 0;
   }
 
-  /** Whether an ejected server is due back by time, so the live set must be rebuilt first. */
-  due(now: number): boolean {
-    return this.nextReturn !== 0 && now > this.nextReturn;
+  /**
+   * Whether an ejected server is due back by time, so the live set must be rebuilt first. The
+   * clock is read only while a server is out: this runs for every key routed.
+   */
+  due(): boolean {
+    return this.nextReturn !== 0 && this.ctx.rt.now() > this.nextReturn;
   }
 
   /**

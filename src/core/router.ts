@@ -50,7 +50,7 @@ export class ContinuumRouter implements Router {
   }
 
   route(msg: Msg, k: number): Server | null {
-    if (this.liveness.due(this.ctx.rt.now())) this.rebuild();
+    if (this.liveness.due()) this.rebuild();
     const live = this.live;
     const s = live.length <= 1 ? live[0] : live[this.continuum.dispatch(this.keyHash(msg, k))];
     // fail_fast keeps ejected servers in the continuum: their keys fail instead of moving
