@@ -20,6 +20,22 @@ const cursor = new MsgCursor();
 const INFO = enc.encode("*1\r\n$4\r\nINFO\r\n");
 const SCAN = enc.encode("$4\r\nSCAN\r\n");
 
+/** Arguments each keyspace-wide command takes (after its name): judged here, so no server is asked in vain. */
+const FAN_ARITY: Readonly<Partial<Record<CmdMerge, readonly [number, number]>>> = {
+  [CmdMerge.concat]: [1, 1], // KEYS pattern
+  [CmdMerge.random]: [0, 0], // RANDOMKEY
+  [CmdMerge.script]: [1, Number.MAX_SAFE_INTEGER],
+  [CmdMerge.scan]: [1, Number.MAX_SAFE_INTEGER],
+};
+
+/** Whether a keyspace-wide command has an argument count redis takes (DBSIZE none, FLUSHDB/FLUSHALL at most ASYNC|SYNC). */
+export function redisFanArityOk(msg: Msg): boolean {
+  const row = REDIS_COMMANDS[msg.type - 1]!;
+  const n = argCount(msg);
+  const [lo, hi] = FAN_ARITY[row.merge] ?? (row.merge === CmdMerge.sum ? [0, 0] : row.merge === CmdMerge.status ? [0, 1] : [0, Number.MAX_SAFE_INTEGER]);
+  return n >= lo && n <= hi;
+}
+
 /** Which servers a request goes to (Proto.fanTarget). */
 export function redisFanTarget(msg: Msg, nservers: number): number {
   const row = REDIS_COMMANDS[msg.type - 1];
@@ -75,9 +91,14 @@ export function redisBuildFanPart(w: MsgWriter, owner: Msg, server: number, n: n
 /** The reply type each server must answer for a fanned-out command (else the whole request fails). */
 export function redisFanPartRefused(owner: Msg, rsp: Msg): boolean {
   const t = rsp.type;
-  // a server's own error is passed on whole by the merge, not turned into EINVAL
-  if (t === RspType.ERROR || t === RspType.BLOB_ERROR) return false;
-  switch (REDIS_COMMANDS[owner.type - 1]!.merge) {
+  const merge = REDIS_COMMANDS[owner.type - 1]!.merge;
+  if (t === RspType.ERROR || t === RspType.BLOB_ERROR) {
+    // a split command's rule (redis_pre_coalesce): a refused part fails the whole with EINVAL;
+    // SCAN has one part, whose error (an invalid cursor) is the answer, and SCRIPT KILL's
+    // -NOTBUSY is one server's state, not a failure
+    return merge !== CmdMerge.scan && !(merge === CmdMerge.script && argIs(owner, 0, "KILL"));
+  }
+  switch (merge) {
     case CmdMerge.concat:
     case CmdMerge.scan:
       return t !== RspType.MULTIBULK;

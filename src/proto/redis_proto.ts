@@ -4,9 +4,9 @@ import type { PoolConf } from "../conf/types.ts";
 import type { Msg } from "../core/message.ts";
 import { MsgCursor, msgKeyEquals } from "../core/msg_io.ts";
 import { redisParseReq, redisParseRsp, requestCommand, RspType } from "./redis.ts";
-import { CmdLocal, REDIS_COMMANDS } from "./redis_commands.ts";
+import { CmdFanout, CmdLocal, REDIS_COMMANDS } from "./redis_commands.ts";
 import { redisBuildFragment, redisCoalesce, redisFailClosesClient, redisFragmentable, redisPartRefused } from "./redis_fragment.ts";
-import { redisBuildFanPart, redisFanTarget } from "./redis_fanout.ts";
+import { redisBuildFanPart, redisFanArityOk, redisFanTarget } from "./redis_fanout.ts";
 import { redisLocalReply } from "./redis_local.ts";
 import { AUTH_REQUIRED, INVALID_PASSWORD, NO_PASSWORD, OK, PONG, redisErrorReply } from "./redis_replies.ts";
 import { type Proto, ReqAction, type ReqClient, ReqError } from "./types.ts";
@@ -63,7 +63,8 @@ export const redisProto: Proto = {
       msg.reply = reqErrorReply(msg);
       return ReqAction.LOCAL;
     }
-    const local = requestCommand(msg)?.local ?? CmdLocal.none;
+    const row = requestCommand(msg);
+    const local = row?.local ?? CmdLocal.none;
     if (local === CmdLocal.quit) return ReqAction.QUIT;
     if (local === CmdLocal.auth) {
       const pw = client.conf.redis_auth;
@@ -96,6 +97,11 @@ export const redisProto: Proto = {
     if (local !== CmdLocal.none) {
       msg.reply = redisLocalReply(msg, local, client);
       if (msg.reply !== null) return ReqAction.LOCAL;
+    }
+    if (row !== null && row.fanout !== CmdFanout.one && !redisFanArityOk(msg)) {
+      msg.reqError = ReqError.ARITY;
+      msg.reply = reqErrorReply(msg);
+      return ReqAction.LOCAL;
     }
     return ReqAction.FORWARD;
   },

@@ -116,7 +116,7 @@ describe("keyspace-wide commands", () => {
     expectNoLeak(p);
   });
 
-  it("a server's error is the reply; a server that cannot be reached fails the whole", async () => {
+  it("a part a server refused or could not take fails the whole, as a split command's; a wrong argument count is judged here", async () => {
     const p = await memProxy(conf());
     p.server(2).mode = "refuse";
     const c = p.client();
@@ -127,11 +127,18 @@ describe("keyspace-wide commands", () => {
     p.rt.run();
     expect(c.take()).toBe("-ERR Connection refused\r\n");
     p.server(2).mode = "accept";
-    c.write(resp("KEYS"));
+    c.write(resp("FLUSHALL"));
     p.rt.run();
-    for (const i of [0, 1, 2]) p.server(i).peer.write("-ERR wrong number of arguments for 'keys' command\r\n");
+    p.server(0).peer.write("+OK\r\n");
+    p.server(1).peer.write("-READONLY You can't write against a read only replica.\r\n");
+    p.server(2).peer.write("+OK\r\n");
     p.rt.run();
-    expect(c.take()).toBe("-ERR wrong number of arguments for 'keys' command\r\n");
+    expect(c.take()).toBe("-ERR Invalid argument\r\n");
+    const sent = [0, 1, 2].map((i) => p.server(i).received().length);
+    c.write(resp("KEYS") + resp("DBSIZE", "x") + resp("FLUSHDB", "ASYNC", "x") + resp("RANDOMKEY", "a"));
+    p.rt.run();
+    expect(c.take()).toBe(["keys", "dbsize", "flushdb", "randomkey"].map((n) => `-ERR wrong number of arguments for '${n}' command\r\n`).join(""));
+    expect([0, 1, 2].map((i) => p.server(i).received().length)).toEqual(sent);
     expectNoLeak(p);
   });
 
