@@ -154,7 +154,8 @@ function sockOf(raw: RawSocket): NodeSocket {
 // turns: under pipelined MGET 130-260 ms, the slowest request of the whole run. Twemproxy accepts
 // until EAGAIN. So while connections keep coming (one was accepted in the current turn), the
 // events of accepted sockets are held instead of handled, which makes each turn little more than
-// its accept; the turn that accepts nothing hands them all over in order, as does the end of
+// its accept (a FIN or a close is handed over at once, after the socket's held data); the turn
+// that accepts nothing hands them all over in order, as does the end of
 // BURST_MAX_TURNS turns or BURST_MAX_MS, so that connections arriving without pause (a client
 // that connects per request) cannot hold the others for long. Outgoing (server) sockets are never
 // held, and neither is 'drain'.
@@ -279,20 +280,27 @@ function deliverData(s: NodeSocket, chunk: Buffer): void {
   }
 }
 
-/** 'end' of accepted sockets. */
+/**
+ * 'end' of accepted sockets: at once, after what is held of the socket. A burst holds data only:
+ * holding a FIN would put off the close that answers it, and a client that connects next would
+ * be opened while the one that left is still counted (the cache server's --conn-limit did so).
+ */
 function onAcceptedEnd(this: RawSocket): void {
   const s = sockOf(this);
-  if (burst || s.held !== null) hold(s, H_END);
-  else deliverEnd(s);
+  if (s.held === null) deliverEnd(s);
+  else {
+    s.held.push(H_END);
+    release(s);
+  }
 }
 
-/** 'close' of accepted sockets: after what is held, unless a pause holds that back (then dropped). */
+/** 'close' of accepted sockets: at once, after what is held, unless a pause holds that back (then dropped). */
 function onAcceptedClose(this: RawSocket): void {
   const s = sockOf(this);
-  if (burst) hold(s, H_CLOSE);
+  if (s.held === null) deliverClose(s);
   else {
-    s.held = null;
-    deliverClose(s);
+    s.held.push(H_CLOSE);
+    release(s);
   }
 }
 
