@@ -2,8 +2,8 @@
 // (fnv1a_64, ketama) through our proxy on node. Single commands, 1,000-command pipelines, MGET and
 // MSET of 1,000 keys split across both servers, binary values and a 1 MB value.
 //
-// Both libraries open a connection with commands twemproxy does not proxy, and the proxy (like
-// twemproxy) closes the connection on those without a reply, so each client is told not to:
+// This file runs them as a twemproxy user had to, told not to send what twemproxy closes on (the
+// proxy serves those now; clients_default.test.ts runs every client at its defaults):
 //  - ioredis 6 sends `HELLO 3` (protocol: 3 is its default), `CLIENT SETINFO LIB-VER/LIB-NAME`,
 //    then `INFO` for its ready check: protocol: 2, disableClientInfo: true, enableReadyCheck: false
 //    (and no connectionName, which would send CLIENT SETNAME; no db, which would send SELECT).
