@@ -16,7 +16,10 @@ export class Liveness {
   private readonly poolStats: Float64Array;
   /** Called when a server left or rejoined the live set: the router rebuilds. */
   private readonly changed: () => void;
-  /** When the next ejected server is due back by time (ms, monotonic); 0 when none (next_rebuild). */
+  /**
+   * When the next ejected server is due back by time (ms, monotonic); 0 when none (next_rebuild).
+   * The router rebuilds from live() once the clock passes it, reading the clock only while it is set.
+   */
   nextReturn = 0;
   private readonly timers = new Set<TimerHandle>();
   private readonly probes = new Set<Socket>();
@@ -49,14 +52,6 @@ export class Liveness {
   }
 
   /**
-   * Whether an ejected server is due back by time, so the live set must be rebuilt first. The
-   * clock is read only while a server is out: this runs for every key routed.
-   */
-  due(): boolean {
-    return this.nextReturn !== 0 && this.ctx.rt.now() > this.nextReturn;
-  }
-
-  /**
    * The servers a continuum is built from: all but the ejected ones (every one with fail_fast,
    * whose ejected servers fail their keys instead of moving them). Without health_check, an
    * ejected server whose retry time passed is put back blindly, as twemproxy does.
@@ -75,11 +70,6 @@ export class Liveness {
     }
     this.nextReturn = next;
     return out;
-  }
-
-  /** Whether `s` takes no keys now (ejected, kept in the continuum by fail_fast). */
-  failsFast(s: Server): boolean {
-    return s.nextRetry !== 0 && this.conf.fail_fast;
   }
 
   /** Cancel every timer and probe: the pool is being replaced or the process stops. */

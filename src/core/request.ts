@@ -17,7 +17,7 @@ const serverOfKey: (Server | null)[] = [];
 export function reqForward(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): void {
   if (pool.router.retains) msg.retain = true;
   if (pool.proto.fragmentable(msg) && reqFragment(ctx, pool, client, msg)) return;
-  const server = pool.serverFor(msg, 0);
+  const server = pool.router.route(msg, 0);
   if (server === null) {
     reqForwardError(client, msg, "ECONNREFUSED");
     return;
@@ -98,8 +98,9 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
   const nkeys = msg.keys.length / 3;
   clear(serverOfKey);
   let same = true;
+  const router = pool.router;
   for (let k = 0; k < nkeys; k++) {
-    const s = pool.serverFor(msg, k);
+    const s = router.route(msg, k);
     serverOfKey.push(s);
     if (s !== serverOfKey[0]) same = false;
   }

@@ -33,6 +33,7 @@ export class ContinuumRouter implements Router {
   private readonly servers: readonly Server[];
   private readonly liveness: Liveness;
   private readonly hash: HashFn;
+  private readonly failFast: boolean;
   /** Servers the continuum was built from: all but the ejected ones. */
   private live: Server[];
   private continuum: Continuum;
@@ -45,16 +46,19 @@ export class ContinuumRouter implements Router {
     this.servers = servers;
     this.liveness = liveness;
     this.hash = HASH_CODEC[conf.hash].fn;
+    this.failFast = conf.fail_fast;
     this.live = servers.slice();
     this.continuum = buildContinuum(conf.distribution, this.live.map((s) => s.conf));
   }
 
   route(msg: Msg, k: number): Server | null {
-    if (this.liveness.due()) this.rebuild();
+    // this runs for every key of every request: the clock is read only while a server is out
+    const lv = this.liveness;
+    if (lv.nextReturn !== 0 && this.ctx.rt.now() > lv.nextReturn) this.rebuild();
     const live = this.live;
     const s = live.length <= 1 ? live[0] : live[this.continuum.dispatch(this.keyHash(msg, k))];
     // fail_fast keeps ejected servers in the continuum: their keys fail instead of moving
-    if (s === undefined || this.liveness.failsFast(s)) return null;
+    if (s === undefined || (s.nextRetry !== 0 && this.failFast)) return null;
     return s;
   }
 
