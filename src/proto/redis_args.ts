@@ -3,6 +3,7 @@
 // Only commands the proxy answers or rewrites read their arguments, so these copy: a few bytes
 // once per HELLO, CLIENT or SCAN, never on the GET/SET path.
 
+import type { PoolConf } from "../conf/types.ts";
 import type { Msg } from "../core/message.ts";
 
 const enc = new TextEncoder();
@@ -103,6 +104,17 @@ export class RespOut {
     }
     return out;
   }
+}
+
+const passwords = new WeakMap<PoolConf, Uint8Array>();
+
+/** redis_auth's bytes, encoded once per pool configuration (AUTH and HELLO AUTH compare with them). */
+export function redisPassword(conf: PoolConf): Uint8Array | null {
+  const pw = conf.redis_auth;
+  if (pw === null) return null;
+  let bytes = passwords.get(conf);
+  if (bytes === undefined) passwords.set(conf, (bytes = enc.encode(pw)));
+  return bytes;
 }
 
 /** A one-line error reply. */

@@ -6,7 +6,8 @@
 // redis 7's where redis has one, so a client library's fallbacks react as they do to redis.
 
 import type { Msg } from "../core/message.ts";
-import { argBytes, argCount, argInt, argIs, argText, errorLine, RespOut } from "./redis_args.ts";
+import { msgKeyEquals } from "../core/msg_io.ts";
+import { argBytes, argCount, argInt, argIs, argText, errorLine, redisPassword, RespOut } from "./redis_args.ts";
 import { CmdLocal, REDIS_COMMANDS } from "./redis_commands.ts";
 import { NO_PASSWORD, OK, PONG } from "./redis_replies.ts";
 import type { ReqClient } from "./types.ts";
@@ -37,13 +38,11 @@ function nameOk(b: Uint8Array): boolean {
   return true;
 }
 
-function passwordOk(client: ReqClient, user: Uint8Array, pass: Uint8Array): boolean {
-  const pw = client.conf.redis_auth;
-  if (pw === null) return false;
-  const want = enc.encode(pw);
-  if (user.length !== 7 || new TextDecoder().decode(user) !== "default" || pass.length !== want.length) return false;
-  for (let i = 0; i < want.length; i++) if (pass[i] !== want[i]) return false;
-  return true;
+const DEFAULT_USER = enc.encode("default");
+
+/** HELLO's `AUTH user pass` at argument `at`: redis_auth is the password of the one user, `default`. */
+function helloAuthOk(msg: Msg, at: number, c: ReqClient): boolean {
+  return msgKeyEquals(msg, at + 1, DEFAULT_USER) && msgKeyEquals(msg, at + 2, redisPassword(c.conf)!);
 }
 
 /** HELLO [protover [AUTH user pass] [SETNAME name]]: the protocol, and redis 7's HELLO map with our own values. */
@@ -58,11 +57,11 @@ function hello(msg: Msg, client: ReqClient): Uint8Array {
     proto = Number(v);
     i = 1;
   }
-  let auth: [Uint8Array, Uint8Array] | null = null;
+  let authAt = -1;
   let name: Uint8Array | null = null;
   while (i < n) {
     if (argIs(msg, i, "AUTH") && i + 2 < n) {
-      auth = [argBytes(msg, i + 1), argBytes(msg, i + 2)];
+      authAt = i;
       i += 3;
     } else if (argIs(msg, i, "SETNAME") && i + 1 < n) {
       name = argBytes(msg, i + 1);
@@ -71,10 +70,9 @@ function hello(msg: Msg, client: ReqClient): Uint8Array {
       return errorLine(`ERR Syntax error in HELLO option '${argText(msg, i)}'`);
     }
   }
-  if (auth !== null) {
-    // redis_auth is the default user's password; there are no other users
+  if (authAt >= 0) {
     if (client.conf.redis_auth === null) return NO_PASSWORD;
-    if (!passwordOk(client, auth[0], auth[1])) return WRONGPASS;
+    if (!helloAuthOk(msg, authAt, client)) return WRONGPASS;
     client.authenticated = true;
   }
   if (!client.authenticated) return HELLO_NOAUTH;

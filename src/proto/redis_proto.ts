@@ -6,6 +6,7 @@ import { MsgCursor, msgKeyEquals } from "../core/msg_io.ts";
 import { redisParseReq, redisParseRsp, requestCommand, RspType } from "./redis.ts";
 import { CmdFanout, CmdLocal, REDIS_COMMANDS } from "./redis_commands.ts";
 import { redisBuildFragment, redisCoalesce, redisFailClosesClient, redisFragmentable, redisPartRefused } from "./redis_fragment.ts";
+import { redisPassword } from "./redis_args.ts";
 import { redisBuildFanPart, redisFanArityOk, redisFanTarget } from "./redis_fanout.ts";
 import { redisLocalReply } from "./redis_local.ts";
 import { AUTH_REQUIRED, INVALID_PASSWORD, NO_PASSWORD, OK, PONG, redisErrorReply } from "./redis_replies.ts";
@@ -13,7 +14,6 @@ import { type Proto, ReqAction, type ReqClient, ReqError } from "./types.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const passwords = new WeakMap<PoolConf, Uint8Array>();
 const HELLO3 = enc.encode("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
 
 function bulk(s: string): string {
@@ -71,10 +71,8 @@ export const redisProto: Proto = {
       if (pw === null) {
         msg.reply = NO_PASSWORD;
       } else {
-        let bytes = passwords.get(client.conf);
-        if (bytes === undefined) passwords.set(client.conf, (bytes = enc.encode(pw)));
         // a wrong password de-authenticates until the right one comes
-        client.authenticated = msgKeyEquals(msg, 0, bytes);
+        client.authenticated = msgKeyEquals(msg, 0, redisPassword(client.conf)!);
         msg.reply = client.authenticated ? OK : INVALID_PASSWORD;
       }
       return ReqAction.LOCAL;
