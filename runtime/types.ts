@@ -28,7 +28,8 @@ export type ErrnoName =
   | "ENOENT"
   | "EINVAL"
   | "EMFILE"
-  | "EIO";
+  | "EIO"
+  | "EROFS";
 
 /** Event callbacks of a socket. One object serves many sockets. */
 export interface SocketHandler {

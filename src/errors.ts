@@ -19,6 +19,7 @@ export const STRERROR: Readonly<Record<ErrnoName, string>> = {
   EINVAL: "Invalid argument",
   EMFILE: "Too many open files",
   EIO: "Input/output error",
+  EROFS: "Read-only file system",
 };
 
 /** strerror(err), or "unknown" when no errno was recorded (twemproxy's msg_get_error). */

@@ -124,6 +124,7 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   for (const conf of pools) {
     const pool = new ServerPool(ctx, conf, conf.redis ? redisProto : memcacheProto);
     registry.add(pool);
+    await pool.discover();
     try {
       listeners.push(await proxyInit(ctx, pool));
       ctx.connOpened(); // twemproxy counts its listeners among the connections

@@ -29,6 +29,12 @@ export const CONF_ERROR_CODES = {
   E_CONF_DUPLICATE_SERVER: "two servers of one pool with the same name (conf_validate_server)",
   E_CONF_DUPLICATE_LISTEN: "two pools with the same listen text (conf_post_validate)",
   E_CONF_DUPLICATE_POOL: "two pools with the same name (conf_post_validate)",
+  E_CONF_INVALID_READ_FROM: "ours: read_from is not master, prefer_master, replica, prefer_replica or any",
+  E_CONF_READ_FROM_NO_REPLICAS: "ours: a read_from other than master on a pool without sentinels or replicas",
+  E_CONF_GROUPS_NOT_REDIS: "ours: sentinels or replicas on a pool without redis: true",
+  E_CONF_GROUPS_BOTH: "ours: a pool with both sentinels and replicas",
+  E_CONF_SHARD_UNNAMED: "ours: a server without a name in a pool with sentinels (the name is the Sentinel master name)",
+  E_CONF_REPLICA_NO_MASTER: "ours: a replica whose name is no server's of the pool (a group without a master)",
 } as const;
 
 /** One of the CONF_ERROR_CODES keys, e.g. "E_CONF_DUPLICATE_KEY". */

@@ -33,6 +33,9 @@ export interface RawPool {
 }
 
 /** CST token types libyaml would report as a disallowed token, with how we name them. */
+/** Lists that may stand beside the one twemproxy allows (ours: replica groups). */
+const GROUP_LISTS: ReadonlySet<string> = new Set(["sentinels", "replicas"]);
+
 const DISALLOWED: Readonly<Record<string, string>> = {
   directive: "directives (%YAML, %TAG) are not allowed",
   "doc-start": 'the document start marker "---" is not allowed',
@@ -171,7 +174,10 @@ export function loadConfYaml(text: string, fileName: string): RawPool[] {
         throw fail("E_CONF_STRUCTURE", keyLine, key, poolName, "nested mappings are not allowed: the value must be a string");
       }
       if (isSeq(v)) {
-        if (seqKey !== null) {
+        // our replica-group lists come beside `servers`; 0.5.0 rejects any second list, so no file
+        // it accepts changes meaning
+        const extra = GROUP_LISTS.has(key);
+        if (seqKey !== null && !extra) {
           throw fail(
             "E_CONF_STRUCTURE",
             keyLine,
@@ -180,7 +186,7 @@ export function loadConfYaml(text: string, fileName: string): RawPool[] {
             `pool "${poolName}" has a second sequence: only one key (normally "servers") may hold a list, and "${seqKey}" already does`,
           );
         }
-        seqKey = key;
+        if (!extra) seqKey = key;
         for (const elem of v.items) {
           const e = elem as YamlNode | null;
           const line = nodeLine(e, keyLine);

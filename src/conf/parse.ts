@@ -8,7 +8,7 @@
 //   4. no two pools with the same listen text, then the same name            (conf_post_validate)
 
 import type { DistName, HashName } from "../hashkit/types.ts";
-import type { ListenConf, PoolConf, ServerConf } from "./types.ts";
+import { type ListenConf, type PoolConf, READ_FROM, type ReadFrom, type ServerConf } from "./types.ts";
 import { ConfError } from "./errors.ts";
 import type { ConfErrorCode } from "./errors.ts";
 import { loadConfYaml } from "./load.ts";
@@ -19,7 +19,7 @@ import { ncAtoi } from "./atoi.ts";
 import { parseListen } from "./listen.ts";
 import { parseServer } from "./server.ts";
 
-type Kind = "listen" | "hash" | "hash_tag" | "distribution" | "num" | "bool" | "string" | "servers";
+type Kind = "listen" | "hash" | "hash_tag" | "distribution" | "num" | "bool" | "string" | "servers" | "read_from";
 
 /**
  * Every pool key, in conf_commands order, with how its value is read and its default
@@ -70,6 +70,22 @@ export const CONF_KEYS = {
   server_retry_timeout: { kind: "num", default: 30000, description: "msec before an ejected server is retried" },
   server_failure_limit: { kind: "num", default: 2, description: "consecutive failures that eject a server" },
   servers: { kind: "servers", default: null, description: "list of host:port:weight [name] or /path:weight [name]" },
+  sentinels: {
+    kind: "servers",
+    default: null,
+    description: "twemproxy's documented form: list of Sentinel host:port:weight; each server's name is its Sentinel master name",
+  },
+  sentinel_interval: { kind: "num", default: 1000, description: "ours: msec between Sentinel polls" },
+  replicas: {
+    kind: "servers",
+    default: null,
+    description: "ours: list of host:port:weight shard, replicas of the server named shard (a static replica group)",
+  },
+  read_from: {
+    kind: "read_from",
+    default: "master",
+    description: "ours: where a shard's reads go: master, prefer_master, replica, prefer_replica or any",
+  },
 } as const satisfies Record<string, { kind: Kind; default: unknown; description: string }>;
 
 type ConfKey = keyof typeof CONF_KEYS;
@@ -90,10 +106,15 @@ interface Draft {
   hash_tag?: Uint8Array;
   distribution?: DistName;
   redis_auth?: string;
+  read_from?: ReadFrom;
+  readLine?: number;
   readonly nums: Partial<Record<NumKey, number>>;
   readonly bools: Partial<Record<BoolKey, boolean>>;
-  readonly servers: ServerConf[];
+  /** The `servers:`, `sentinels:` and `replicas:` lists. */
+  readonly lists: Record<ListKey, ServerConf[]>;
 }
+
+type ListKey = "servers" | "sentinels" | "replicas";
 
 const utf8 = new TextEncoder();
 
@@ -153,7 +174,7 @@ type Fail = (code: ConfErrorCode, line: number | null, key: string | null, pool:
 /** conf_parse for one pool: applies each entry in file order (conf_handler + conf_set_*). */
 function readPool(p: RawPool, fail: Fail): Draft {
   if (p.name === "") throw fail("E_CONF_EMPTY_VALUE", p.line, null, null, "empty pool name");
-  const d: Draft = { name: p.name, line: p.line, nums: {}, bools: {}, servers: [] };
+  const d: Draft = { name: p.name, line: p.line, nums: {}, bools: {}, lists: { servers: [], sentinels: [], replicas: [] } };
   for (const e of p.entries) applyEntry(d, e, fail);
   return d;
 }
@@ -228,9 +249,17 @@ function applyEntry(d: Draft, e: RawEntry, fail: Fail): void {
     case "servers": {
       const r = parseServer(value, line);
       if (!r.ok) throw err(r.code, r.detail);
-      d.servers.push(r.value);
+      d.lists[key as ListKey].push(r.value);
       return;
     }
+    case "read_from":
+      if (d.read_from !== undefined) throw dup();
+      if (!isReadFrom(value)) {
+        throw err("E_CONF_INVALID_READ_FROM", `unknown read_from "${value}": expected one of ${READ_FROM.join(", ")}`);
+      }
+      d.read_from = value;
+      d.readLine = line;
+      return;
   }
 }
 
@@ -262,10 +291,10 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
       `redis_auth is only valid for a redis pool: pool "${d.name}" does not set "redis: true"`,
     );
   }
-  if (d.servers.length === 0) {
+  if (d.lists.servers.length === 0) {
     throw fail("E_CONF_MISSING_SERVERS", d.line, "servers", d.name, `pool "${d.name}" has no servers`);
   }
-  const servers = d.servers.toSorted((a, b) => compareNames(a.name, b.name));
+  const servers = d.lists.servers.toSorted((a, b) => compareNames(a.name, b.name));
   for (let i = 0; i + 1 < servers.length; i++) {
     const a = servers[i]!;
     const b = servers[i + 1]!;
@@ -305,5 +334,81 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     health_check: bool("health_check"),
     fail_fast: bool("fail_fast"),
     servers,
+    sentinels: d.lists.sentinels,
+    sentinel_interval: num("sentinel_interval"),
+    replicas: validateGroups(d, servers, redis, fail),
+    read_from: d.read_from ?? CONF_KEYS.read_from.default,
   };
+}
+
+function isReadFrom(v: string): v is ReadFrom {
+  return (READ_FROM as readonly string[]).includes(v);
+}
+
+/**
+ * The replica-group keys (ours): `sentinels:` and `replicas:` need a redis pool and each other's
+ * absence, every shard needs a name Sentinel or a replica line can refer to, a replica needs a
+ * shard, and a read policy other than `master` needs replicas to read from. Returns the replicas.
+ */
+function validateGroups(d: Draft, servers: readonly ServerConf[], redis: boolean, fail: Fail): ServerConf[] {
+  const { sentinels, replicas } = d.lists;
+  const at = (list: readonly ServerConf[]) => list[0]?.line ?? d.line;
+  const groupKey = sentinels.length > 0 ? "sentinels" : replicas.length > 0 ? "replicas" : null;
+  if (groupKey === null) {
+    if (d.read_from !== undefined && d.read_from !== "master") {
+      throw fail(
+        "E_CONF_READ_FROM_NO_REPLICAS",
+        d.readLine ?? d.line,
+        "read_from",
+        d.name,
+        `read_from "${d.read_from}" needs replicas to read from: give pool "${d.name}" "sentinels:" or "replicas:"`,
+      );
+    }
+    return [];
+  }
+  const list = groupKey === "sentinels" ? sentinels : replicas;
+  if (!redis) {
+    throw fail("E_CONF_GROUPS_NOT_REDIS", at(list), groupKey, d.name, `${groupKey} are only valid for a redis pool: pool "${d.name}" does not set "redis: true"`);
+  }
+  if (sentinels.length > 0 && replicas.length > 0) {
+    throw fail(
+      "E_CONF_GROUPS_BOTH",
+      at(replicas),
+      "replicas",
+      d.name,
+      `pool "${d.name}" has both "sentinels:" and "replicas:": with Sentinel, replicas are discovered`,
+    );
+  }
+  if (groupKey === "sentinels") {
+    for (const s of servers) {
+      if (!s.named) {
+        throw fail(
+          "E_CONF_SHARD_UNNAMED",
+          s.line,
+          "servers",
+          d.name,
+          `server "${s.pname}" has no name: with "sentinels:", each server is named by its Sentinel master name`,
+        );
+      }
+    }
+    return [];
+  }
+  const seen = new Set<string>();
+  for (const r of replicas) {
+    if (!r.named || !servers.some((s) => s.name === r.name)) {
+      throw fail(
+        "E_CONF_REPLICA_NO_MASTER",
+        r.line,
+        "replicas",
+        d.name,
+        r.named
+          ? `replica "${r.pname}" names shard "${r.name}", but no server of pool "${d.name}" has that name (its master)`
+          : `replica "${r.pname}" has no name: name it after the server (shard) it replicates`,
+      );
+    }
+    const id = `${r.name} ${r.pname}`;
+    if (seen.has(id)) throw fail("E_CONF_DUPLICATE_SERVER", r.line, "replicas", d.name, `replica "${r.pname}" of shard "${r.name}" is listed twice`);
+    seen.add(id);
+  }
+  return replicas;
 }

@@ -66,4 +66,19 @@ export interface PoolConf {
   readonly fail_fast: boolean;
   /** In twemproxy's order: sorted by name, shorter names first, then bytewise (nc_conf.c). */
   readonly servers: readonly ServerConf[];
+  /**
+   * twemproxy's documented, never shipped `sentinels:` (notes/redis.md): Sentinel addresses,
+   * weight unused; each server's name is its shard's Sentinel master name. Empty: no Sentinel.
+   */
+  readonly sentinels: readonly ServerConf[];
+  /** Ours: ms between Sentinel polls. */
+  readonly sentinel_interval: number;
+  /** Ours: static replica groups; each entry's name is the server (shard) it replicates. */
+  readonly replicas: readonly ServerConf[];
+  /** Ours: which members of a shard serve reads (writes always go to its master). */
+  readonly read_from: ReadFrom;
 }
+
+/** Envoy's read policy names: where a shard's reads go. */
+export const READ_FROM = ["master", "prefer_master", "replica", "prefer_replica", "any"] as const;
+export type ReadFrom = (typeof READ_FROM)[number];

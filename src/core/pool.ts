@@ -8,7 +8,9 @@ import type { Context } from "./context.ts";
 import { Liveness } from "./liveness.ts";
 import type { Msg } from "./message.ts";
 import { ContinuumRouter, type Router } from "./router.ts";
+import { SentinelWatch } from "./sentinel.ts";
 import { Server } from "./server.ts";
+import { type Shard, shardsInit } from "./shard.ts";
 
 export class ServerPool {
   readonly conf: PoolConf;
@@ -18,6 +20,10 @@ export class ServerPool {
   readonly liveness: Liveness;
   /** key → server; replaced whole by setRouter (a failover, a cluster map), rebuilt on ejections. */
   router: Router;
+  /** The replica groups, one per server (ours: `sentinels:`, `replicas:`); null for a plain pool. */
+  readonly shards: Shard[] | null = null;
+  /** Discovery of the groups' members (`sentinels:`). */
+  readonly watch: SentinelWatch | null = null;
   /** Client connections open now, and those turned away over `client_connections`. */
   nclients = 0;
   rejected = 0;
@@ -40,7 +46,19 @@ export class ServerPool {
     this.commands = carry?.commands ?? new Float64Array(proto.commandNames.length);
     this.liveness = new Liveness(ctx, conf, this.stats, () => this.router.rebuild());
     this.servers = conf.servers.map((s) => new Server(ctx, this, s, carry?.servers.find((o) => o.conf.name === s.name)));
-    this.router = new ContinuumRouter(ctx, conf, this.servers, this.liveness);
+    if (conf.sentinels.length > 0 || conf.replicas.length > 0) {
+      const g = shardsInit(ctx, this, this.liveness);
+      this.shards = g.shards;
+      this.router = g.router;
+      if (conf.sentinels.length > 0) {
+        this.watch = new SentinelWatch(ctx, conf.name, conf.sentinels, g.shards, conf.sentinel_interval, conf.timeout);
+      }
+    } else this.router = new ContinuumRouter(ctx, conf, this.servers, this.liveness);
+  }
+
+  /** Learn the groups' members before serving (a first Sentinel round), then keep watching. */
+  async discover(): Promise<void> {
+    await this.watch?.start();
   }
 
   /** The server key `k` of the request routes to (server_pool_idx), or null when none is live. */
@@ -55,6 +73,7 @@ export class ServerPool {
 
   preconnect(): void {
     for (const s of this.servers) s.preconnect();
+    for (const g of this.shards ?? []) g.preconnect();
   }
 
   /**
@@ -64,6 +83,8 @@ export class ServerPool {
    */
   stop(): void {
     this.liveness.stop();
+    this.watch?.stop();
     for (const s of this.servers) s.retireAll();
+    for (const g of this.shards ?? []) g.stop();
   }
 }

@@ -60,9 +60,11 @@ function reqFanout(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg,
   }
   // the owner keeps its bytes: the merge may read its arguments (INFO's section)
   for (let i = first; i < end; i++) {
-    const s = servers[i]!;
+    const shard = servers[i]!;
+    // a replica group: its member by the command's row and read_from
+    const s = shard.shard === null ? shard : shard.shard.pick(msg, pool.proto.writes[msg.type] !== 0);
     const frag = msg.frags[i - first]!;
-    if (s.nextRetry !== 0) reqForwardError(client, frag, "ECONNREFUSED");
+    if (s === null || shard.nextRetry !== 0) reqForwardError(client, frag, "ECONNREFUSED");
     else s.conn(client.resp3).enqueue(frag);
   }
 }

@@ -6,13 +6,15 @@ import type { Proto } from "../proto/types.ts";
 import { SERVER_FIELDS } from "../stats/table.ts";
 import type { Context } from "./context.ts";
 import type { ServerPool } from "./pool.ts";
+import { endpointText, type NodeRole, type Shard } from "./shard.ts";
 import { type PinOwner, ServerConn } from "./server_conn.ts";
 
 export { type PinOwner, type ReqOwner, ServerConn, serverHandler } from "./server_conn.ts";
 
 /** One backend of a pool, with up to `server_connections` shared connections. */
 export class Server {
-  readonly conf: ServerConf;
+  /** As configured; a failover replaces it with one whose pname is the new address (logs, stats). */
+  conf: ServerConf;
   /**
    * Where connections go. It starts as the configured address and may be moved while the proxy
    * runs (a Sentinel failover): setEndpoint.
@@ -40,6 +42,14 @@ export class Server {
   nextRetry = 0;
   /** A health-check probe is out (core/liveness.ts). */
   probing = false;
+  /** The replica group it is a member of (ours: `sentinels:`, `replicas:`), or null. */
+  shard: Shard | null = null;
+  /** Every new connection asks ROLE before its first request (members of a group). */
+  checkRole = false;
+  /** What ROLE said last. */
+  role: NodeRole = "unknown";
+  /** A group member whose connection failed: reads skip it until then (monotonic ms); 0 when up. */
+  downUntil = 0;
   /** Server counters, indexed by stats/table.ts SS; carried over from the server this one replaces. */
   readonly stats: Float64Array;
 
@@ -59,7 +69,10 @@ export class Server {
 
   /** A connection to it closed for a reason of the server's (not a retirement): the ejection policy counts it. */
   failure(): void {
-    this.pool.liveness.failure(this);
+    const g = this.shard;
+    if (g !== null) g.memberFailed(this);
+    // a replica is not on the ring: reads go round it, nothing to eject
+    if (g === null || g.master === this) this.pool.liveness.failure(this);
   }
 
   /** A reply came back: the server is healthy again (server_ok). */
@@ -99,7 +112,9 @@ export class Server {
    */
   setEndpoint(ep: Endpoint): void {
     this.endpoint = ep;
+    // retired first, so their close is logged with the address they had
     this.retireAll();
+    this.conf = { ...this.conf, endpoint: ep, pname: `${endpointText(ep)}:${this.conf.weight}` };
   }
 
   /** Take every shared connection out of the rotation and let each close once idle. */

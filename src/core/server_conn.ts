@@ -16,6 +16,7 @@ import { type Context, type Flushable, LOG_INFO, LOG_NOTICE, LOG_VERB } from "./
 import { type Msg, type MsgSink, msgRecv, msgReleaseData } from "./message.ts";
 import { MsgWriter } from "./msg_io.ts";
 import type { Server } from "./server.ts";
+import type { NodeRole } from "./shard.ts";
 
 const writer = new MsgWriter();
 const EMPTY = new Uint8Array(0);
@@ -51,6 +52,13 @@ export class ServerConn implements Flushable, MsgSink {
   readonly inq = new RingQueue<Msg>();
   readonly outq = new RingQueue<Msg>();
   rmsg: Msg | null = null;
+  /**
+   * How many more queued messages may be written before the rest wait for the ROLE answer
+   * (Server.checkRole); -1 once it came, or when nothing is checked.
+   */
+  private gate = -1;
+  /** The ROLE request whose answer opens the gate. */
+  private roleMsg: Msg | null = null;
   /** One timer per connection, armed for its oldest pending request's deadline. */
   private timer: TimerHandle | null = null;
   private readonly onTimer: () => void;
@@ -115,6 +123,45 @@ export class ServerConn implements Flushable, MsgSink {
       m.swallow = true;
       this.enqueue(m);
     }
+    if (s.checkRole) {
+      // a group member: nothing but the preamble goes out until the node says what it is
+      const m = msgs.get(true, null);
+      writer.begin(msgs.mbufs, m).bytes(ROLE);
+      writer.end();
+      m.swallow = true;
+      this.roleMsg = m;
+      this.enqueue(m);
+      this.gate = this.inq.length;
+    }
+  }
+
+  /**
+   * The ROLE answer: tell the shard, and if the node we write to says it is a replica, fail the
+   * writes waiting here (as the node itself would: -READONLY) and leave the rotation, so the next
+   * request checks again on a new connection.
+   */
+  private roleChecked(rsp: Msg): void {
+    this.roleMsg = null;
+    this.gate = -1;
+    const bytes = new Uint8Array(rsp.mlen);
+    rsp.copyTo(bytes, 0);
+    const role = parseRole(bytes);
+    const s = this.server;
+    const g = s.shard;
+    if (g !== null) g.roleSeen(s, role);
+    if (g !== null && g.master === s && role === "replica") {
+      const writes = s.proto.writes;
+      const held: Msg[] = [];
+      for (let m = this.inq.shift(); m !== undefined; m = this.inq.shift()) held.push(m);
+      for (const m of held) {
+        if (!m.swallow && writes[m.type] !== 0) this.failOne(m, "EROFS");
+        else this.inq.push(m);
+      }
+      s.remove(this);
+      this.retire();
+      if (this.closed) return;
+    }
+    this.ctx.markSend(this);
   }
 
   /** Queue a request for this server (req_forward → enqueue_inq). */
@@ -150,7 +197,11 @@ export class ServerConn implements Flushable, MsgSink {
   /** Write every queued request in one write (req_send_next/req_send_done). */
   flush(): void {
     const inq = this.inq;
-    const n = inq.length;
+    let n = inq.length;
+    if (this.gate >= 0) {
+      if (n > this.gate) n = this.gate;
+      this.gate -= n;
+    }
     if (!this.connected || this.closed || n === 0) return;
     let total = 0;
     for (let i = 0; i < n; i++) total += inq.at(i)!.mlen;
@@ -202,6 +253,7 @@ export class ServerConn implements Flushable, MsgSink {
       return false;
     }
     if (req.swallow) {
+      if (req === this.roleMsg) this.roleChecked(rsp);
       this.ctx.msgs.put(rsp);
       this.ctx.msgs.put(req);
     } else {
@@ -276,19 +328,30 @@ export class ServerConn implements Flushable, MsgSink {
   }
 
   private failQueue(q: RingQueue<Msg>, err: ErrnoName | null): void {
-    const msgs = this.ctx.msgs;
     for (let msg = q.shift(); msg !== undefined; msg = q.shift()) {
-      if (msg.swallow) {
-        msgs.put(msg);
-        continue;
-      }
-      msgReleaseData(msgs, msg);
-      msg.done = true;
-      msg.error = true;
-      msg.err = err;
-      (msg.owner as ReqOwner).reqDone(msg);
+      if (msg.swallow) this.ctx.msgs.put(msg);
+      else this.failOne(msg, err);
     }
   }
+
+  private failOne(msg: Msg, err: ErrnoName | null): void {
+    msgReleaseData(this.ctx.msgs, msg);
+    msg.done = true;
+    msg.error = true;
+    msg.err = err;
+    (msg.owner as ReqOwner).reqDone(msg);
+  }
+}
+
+const ROLE = new TextEncoder().encode("*1\r\n$4\r\nROLE\r\n");
+
+/** The role in a ROLE reply (`*3 $6 master ...`, `*5 $5 slave ...`); anything else, an error included, is unknown. */
+export function parseRole(reply: Uint8Array): NodeRole {
+  let text = "";
+  for (let i = 0; i < reply.length && i < 32; i++) text += String.fromCharCode(reply[i]!);
+  const m = /^\*\d+\r\n\$\d+\r\n([a-z]+)\r\n/.exec(text);
+  if (m === null) return "unknown";
+  return m[1] === "master" ? "master" : m[1] === "slave" ? "replica" : "unknown";
 }
 
 function connOf(sock: Socket): ServerConn {

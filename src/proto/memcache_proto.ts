@@ -109,6 +109,8 @@ export function memcacheCoalesce(owner: Msg): Uint8Array {
 export const memcacheProto: Proto = {
   name: "memcache",
   commandNames: MC_REQUEST_NAMES,
+  // replica groups are redis only: every memcache request counts as a write
+  writes: new Uint8Array(MC_REQUEST_NAMES.length).fill(1),
   parseReq: memcacheParseReq,
   parseRsp: memcacheParseRsp,
 

@@ -53,6 +53,7 @@ function redisFailure(rsp: Msg): boolean {
 export const redisProto: Proto = {
   name: "redis",
   commandNames: ["unknown", ...REDIS_COMMANDS.map((c) => c.name.toLowerCase())],
+  writes: Uint8Array.from([1, ...REDIS_COMMANDS.map((c) => (c.write ? 1 : 0))]),
   parseReq: redisParseReq,
   parseRsp: redisParseRsp,
 

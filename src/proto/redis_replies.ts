@@ -17,7 +17,9 @@ const errorReplies = new Map<ErrnoName | null, Uint8Array>();
 export function redisErrorReply(err: ErrnoName | null): Uint8Array {
   let r = errorReplies.get(err);
   if (r === undefined) {
-    r = enc.encode(`-ERR ${strerror(err)}\r\n`);
+    // EROFS: a write held for a master that said it is a replica (ServerConn's ROLE check), told
+    // as the replica itself would tell it, so clients that reconnect on READONLY do
+    r = enc.encode(err === "EROFS" ? "-READONLY You can't write against a read only replica.\r\n" : `-ERR ${strerror(err)}\r\n`);
     errorReplies.set(err, r);
   }
   return r;

@@ -51,6 +51,11 @@ export interface Proto {
   readonly name: "redis" | "memcache";
   /** Request names by message type (msg.type), index 0 for "unknown": per-command counts. */
   readonly commandNames: readonly string[];
+  /**
+   * Per message type, 1 for a request that may change data (the command table's `write`; an
+   * unknown type counts as a write): a replica group sends it to the master only.
+   */
+  readonly writes: Uint8Array;
   readonly parseReq: MsgParser;
   readonly parseRsp: MsgParser;
   filter(msg: Msg, client: ReqClient): ReqAction;

@@ -7,7 +7,7 @@
 import type { Context } from "../core/context.ts";
 import type { ServerPool } from "../core/pool.ts";
 import { compareServerNames } from "../hashkit/server_name.ts";
-import { refreshGauges } from "./gauges.ts";
+import { memberAddr, memberState, refreshGauges, statsMembers } from "./gauges.ts";
 import { POOL_FIELDS, SERVER_FIELDS, SP, SS, STATS_POOL_CODEC, STATS_SERVER_CODEC, type StatsField } from "./table.ts";
 
 /** The `le` edges of the latency histogram, in us: powers of two from 16 us to 2^24 us (16.8 s). */
@@ -72,11 +72,12 @@ export function prometheusText(ctx: Context, pools: readonly ServerPool[], start
     const help = d.kind === "timestamp" ? "timestamp when server was ejected in seconds since epoch, 0 if never" : d.description;
     out += family(d.prom, promType(d), `${help} (${f})`);
     for (const [i, p] of sorted.entries()) {
-      for (const s of p.servers) {
-        out += `${d.prom}{${plabel[i]},server="${promEscape(s.conf.name)}"} ${num(s.stats[SS[f]]! * scale)}\n`;
+      for (const m of statsMembers(p)) {
+        out += `${d.prom}{${plabel[i]},server="${promEscape(m.name)}"} ${num(m.server.stats[SS[f]]! * scale)}\n`;
       }
     }
   }
+  out += groupFamilies(sorted, plabel, rt.now());
 
   // only the commands a pool has seen: ~250 redis names per pool would mostly be zeros
   out += family("nutcracker_commands_total", "counter", "Requests parsed, by command");
@@ -97,6 +98,24 @@ export function prometheusText(ctx: Context, pools: readonly ServerPool[], start
     out += `${h}_bucket{${plabel[i]},le="+Inf"} ${num(lat.count)}\n`;
     out += `${h}_sum{${plabel[i]}} ${num(lat.sum / 1e6)}\n`;
     out += `${h}_count{${plabel[i]}} ${num(lat.count)}\n`;
+  }
+  return out;
+}
+
+/** Replica groups (ours): each member's role and state, and each shard's failovers; nothing for plain pools. */
+function groupFamilies(pools: readonly ServerPool[], plabel: readonly string[], now: number): string {
+  if (pools.every((p) => p.shards === null)) return "";
+  let out = family("nutcracker_server_role", "gauge", "A replica group member: 1, labelled with its shard, role, address and state");
+  for (const [i, p] of pools.entries()) {
+    for (const m of statsMembers(p)) {
+      if (m.role === null) continue;
+      const l = `server="${promEscape(m.name)}",shard="${promEscape(m.shard!)}",role="${m.role}",addr="${promEscape(memberAddr(m.server))}"`;
+      out += `nutcracker_server_role{${plabel[i]},${l},state="${memberState(m.server, now)}"} 1\n`;
+    }
+  }
+  out += family("nutcracker_shard_failovers_total", "counter", "Times a shard's master moved to another address");
+  for (const [i, p] of pools.entries()) {
+    for (const g of p.shards ?? []) out += `nutcracker_shard_failovers_total{${plabel[i]},shard="${promEscape(g.name)}"} ${g.failovers}\n`;
   }
   return out;
 }

@@ -10,7 +10,7 @@ import type { ServerPool } from "../core/pool.ts";
 import type { PoolRegistry } from "../core/proxy.ts";
 import type { LatencyHistogram } from "./histogram.ts";
 import { compareServerNames } from "../hashkit/server_name.ts";
-import { refreshGauges } from "./gauges.ts";
+import { memberAddr, memberState, refreshGauges, statsMembers } from "./gauges.ts";
 import { IntervalPercentiles } from "./histogram.ts";
 import { POOL_FIELDS, SERVER_FIELDS, SP, SS } from "./table.ts";
 
@@ -49,10 +49,16 @@ export function statsJson(
     out += POOL_FIELDS.map((f) => `"${f}":${ps[SP[f]]}`).join(", ");
     const w = windows?.[idx];
     if (w !== undefined) out += `, "latency_p50_us":${w.p50}, "latency_p99_us":${w.p99}, "latency_p999_us":${w.p999}`;
-    for (const [si, server] of pool.servers.entries()) {
-      const ss = server.stats;
-      out += `${si === 0 ? ", " : ","}${JSON.stringify(server.conf.name)}: {`;
+    const mono = rt.now();
+    for (const [si, m] of statsMembers(pool).entries()) {
+      const ss = m.server.stats;
+      out += `${si === 0 ? ", " : ","}${JSON.stringify(m.name)}: {`;
       out += SERVER_FIELDS.map((f) => `"${f}":${ss[SS[f]]}`).join(", ");
+      if (m.role !== null) {
+        // a replica group's member (ours): only pools with groups have these keys
+        out += `, "role":"${m.role}", "addr":${JSON.stringify(memberAddr(m.server))}, "state":"${memberState(m.server, mono)}"`;
+        if (m.role === "master") out += `, "failovers":${m.server.shard!.failovers}`;
+      }
       out += "}";
     }
     out += "}";
