@@ -54,6 +54,7 @@ describe("parseConf() defaults", () => {
         "server_failure_limit", "tcpkeepalive", "reuseport", "servers",
         // ours
         "error_replies", "max_queued_bytes", "health_check", "fail_fast",
+        "sentinels", "sentinel_interval", "replicas", "read_from",
       ].sort(),
     );
   });
@@ -276,4 +277,66 @@ describe("parseConf() rejections", () => {
     expect(e.message).toMatch(/^Cannot parse configuration "conf\/test\.yml" line 3 key "hash": unknown hash "foo": expected one of one_at_a_time, md5, /);
     expect(e.message).not.toMatch(/\.$/);
   });
+});
+
+describe("parseConf() replica groups (ours)", () => {
+  const redis = (extra: string, servers = "   - 127.0.0.1:6379:1 m1\n   - 127.0.0.1:6479:1 m2\n") =>
+    `alpha:\n  listen: 127.0.0.1:22121\n  redis: true\n${extra}  servers:\n${servers}`;
+
+  it("parseConf() gives a plain pool no groups and read_from master", () => {
+    const [p] = parseConf(pool(), FILE);
+    expect(p).toMatchObject({ sentinels: [], replicas: [], read_from: "master", sentinel_interval: 1000 });
+  });
+
+  it("parseConf() reads twemproxy's documented sentinels: list beside servers:, in either order", () => {
+    const sent = "  sentinels:\n   - 127.0.0.1:26379:1\n   - 127.0.0.1:26380:1\n";
+    for (const text of [redis(sent), `${redis("")}${sent}`]) {
+      const [p] = parseConf(text, FILE);
+      expect(p!.sentinels.map((s) => s.endpoint)).toEqual([
+        { host: "127.0.0.1", port: 26379 },
+        { host: "127.0.0.1", port: 26380 },
+      ]);
+      expect(p!.servers.map((s) => s.name)).toEqual(["m1", "m2"]);
+    }
+  });
+
+  it("parseConf() reads replicas:, sentinel_interval and read_from", () => {
+    const [p] = parseConf(
+      redis("  read_from: prefer_replica\n  sentinel_interval: 250\n  replicas:\n   - 127.0.0.1:6380:1 m1\n   - 127.0.0.1:6480:1 m2\n"),
+      FILE,
+    );
+    expect(p!.read_from).toBe("prefer_replica");
+    expect(p!.sentinel_interval).toBe(250);
+    expect(p!.replicas.map((r) => [r.name, r.endpoint.port])).toEqual([
+      ["m1", 6380],
+      ["m2", 6480],
+    ]);
+  });
+
+  it("parseConf() takes every read_from policy name", () => {
+    for (const policy of ["master", "prefer_master", "replica", "prefer_replica", "any"]) {
+      const [p] = parseConf(redis(`  read_from: ${policy}\n  replicas:\n   - 127.0.0.1:6380:1 m1\n`), FILE);
+      expect(p!.read_from).toBe(policy);
+    }
+  });
+
+  const cases: [string, string, ConfErrorCode, number, string][] = [
+    ["an unknown read_from", redis("  read_from: nearest\n"), "E_CONF_INVALID_READ_FROM", 4, "read_from"],
+    ["read_from replica without replicas", redis("  read_from: replica\n"), "E_CONF_READ_FROM_NO_REPLICAS", 4, "read_from"],
+    ["sentinels on a memcache pool", pool("  sentinels:\n   - 127.0.0.1:26379:1\n", "   - 127.0.0.1:11211:1 m1\n"), "E_CONF_GROUPS_NOT_REDIS", 4, "sentinels"],
+    ["a sentinel line that does not parse", redis("  sentinels:\n   - 127.0.0.1:26379\n"), "E_CONF_INVALID_SERVER", 5, "sentinels"],
+    ["an unnamed server with sentinels", redis("  sentinels:\n   - 127.0.0.1:26379:1\n", "   - 127.0.0.1:6379:1\n"), "E_CONF_SHARD_UNNAMED", 7, "servers"],
+    ["a replica of no server (a group without a master)", redis("  replicas:\n   - 127.0.0.1:6380:1 m3\n"), "E_CONF_REPLICA_NO_MASTER", 5, "replicas"],
+    ["an unnamed replica", redis("  replicas:\n   - 127.0.0.1:6380:1\n"), "E_CONF_REPLICA_NO_MASTER", 5, "replicas"],
+    ["a replica listed twice", redis("  replicas:\n   - 127.0.0.1:6380:1 m1\n   - 127.0.0.1:6380:1 m1\n"), "E_CONF_DUPLICATE_SERVER", 6, "replicas"],
+    ["both sentinels and replicas", redis("  sentinels:\n   - 127.0.0.1:26379:1\n  replicas:\n   - 127.0.0.1:6380:1 m1\n"), "E_CONF_GROUPS_BOTH", 7, "replicas"],
+    ["a second list that is not a group list", redis("  hash_tag:\n   - x\n"), "E_CONF_STRUCTURE", 6, "servers"],
+  ];
+  for (const [what, text, code, line, key] of cases) {
+    it(`parseConf() rejects ${what} with ${code}`, () => {
+      const e = rejects(text);
+      expect({ code: e.code, line: e.line, key: e.key }).toEqual({ code, line, key });
+      expect(e.message).toMatch(/: \S/);
+    });
+  }
 });
