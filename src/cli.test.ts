@@ -34,6 +34,7 @@ describe("parseCli()", () => {
       mbufSize: 16384,
       metricsPort: null, // ours: no metrics port unless asked
       metricsAddr: "0.0.0.0",
+      watch: false, // ours: reload on change only when asked
     });
     expect(opts()).toEqual(CLI_DEFAULTS);
   });
@@ -65,7 +66,7 @@ describe("parseCli()", () => {
       opts(
         "--help", "--version", "--test-conf", "--daemonize", "--describe-stats", "--verbose=8", "--output", "o.log",
         "--conf-file=c.yml", "--stats-port", "3000", "--stats-addr=::1", "--stats-interval=5", "--pid-file", "p",
-        "--mbuf-size=1024",
+        "--mbuf-size=1024", "--watch",
       ),
     ).toEqual({
       help: true,
@@ -83,6 +84,7 @@ describe("parseCli()", () => {
       mbufSize: 1024,
       metricsPort: null,
       metricsAddr: "0.0.0.0",
+      watch: true,
     });
   });
 

@@ -37,6 +37,8 @@ export interface CliOptions {
   readonly metricsPort: number | null;
   /** Ours (--metrics-addr): where the metrics port listens. */
   readonly metricsAddr: string;
+  /** Ours (--watch): reload the configuration when its file changes. */
+  readonly watch: boolean;
 }
 
 /** nutcracker's defaults (nc.c NC_* and the STATS_/MBUF_ constants they point at). */
@@ -56,6 +58,7 @@ export const CLI_DEFAULTS: CliOptions = {
   mbufSize: 16384,
   metricsPort: null,
   metricsAddr: "0.0.0.0",
+  watch: false,
 };
 
 /** Bounds of -m (nc_mbuf.h MBUF_MIN_SIZE, MBUF_MAX_SIZE). */
@@ -110,6 +113,7 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
 export const EXTRA_OPTIONS: readonly OptionSpec[] = [
   { short: "", long: "metrics-port", arg: "number", help: "set Prometheus metrics port (default: off)" },
   { short: "", long: "metrics-addr", arg: "string", help: `set Prometheus metrics ip (default: ${d.metricsAddr})` },
+  { short: "", long: "watch", arg: "none", help: "reload the configuration when its file changes" },
 ];
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -126,6 +130,9 @@ function apply(o: Mutable<CliOptions>, opt: OptionSpec, value: string): string |
     }
     case "metrics-addr":
       o.metricsAddr = value;
+      return null;
+    case "watch":
+      o.watch = true;
       return null;
   }
   switch (opt.short) {

@@ -8,7 +8,8 @@ import { testConfText } from "./conf/test_conf.ts";
 import type { PoolConf } from "./conf/types.ts";
 import { Context } from "./core/context.ts";
 import { ServerPool } from "./core/pool.ts";
-import { PoolRegistry, proxyInit } from "./core/proxy.ts";
+import { type Proxy, PoolRegistry, proxyInit } from "./core/proxy.ts";
+import { Reloader } from "./core/reload.ts";
 import { hashkitInit } from "./hashkit/index.ts";
 import { Logger } from "./log.ts";
 import { memcacheProto } from "./proto/memcache_proto.ts";
@@ -25,6 +26,7 @@ function daemonArgs(o: CliOptions): string[] {
   if (o.output !== null) a.push("-o", o.output);
   if (o.pidFile !== null) a.push("-p", o.pidFile);
   if (o.metricsPort !== null) a.push(`--metrics-port=${o.metricsPort}`, `--metrics-addr=${o.metricsAddr}`);
+  if (o.watch) a.push("--watch");
   return a;
 }
 
@@ -91,7 +93,9 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
     rt.exit(code);
   };
   let ctx: Context | null = null;
+  let reloader: Reloader | null = null;
   signalInit(rt, {
+    reload: () => void reloader?.reload("SIGUSR2"),
     report: () => {
       if (ctx === null) return;
       const m = ctx.msgs;
@@ -119,14 +123,14 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
 
   await hashkitInit();
   ctx = new Context(rt, log, o.mbufSize);
-  const listeners: Listener[] = [];
+  const proxies = new Map<string, Proxy>();
   const registry = new PoolRegistry();
   for (const conf of pools) {
     const pool = new ServerPool(ctx, conf, conf.redis ? redisProto : memcacheProto);
     registry.add(pool);
     await pool.discover();
     try {
-      listeners.push(await proxyInit(ctx, pool));
+      proxies.set(conf.name, await proxyInit(ctx, pool));
       ctx.connOpened(); // twemproxy counts its listeners among the connections
     } catch (e) {
       const code = (e as { code?: string }).code ?? "";
@@ -134,6 +138,10 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
       shutdown(1);
     }
   }
+
+  const protoOf = (c: PoolConf) => (c.redis ? redisProto : memcacheProto);
+  reloader = new Reloader(ctx, registry, proxies, o.confFile, protoOf);
+  if (o.watch) watchConf(ctx, reloader, o.confFile, text!);
 
   try {
     await statsInit(ctx, registry, o.statsAddr, o.statsPort, o.statsInterval);
@@ -143,10 +151,33 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   }
   if (o.metricsPort !== null) {
     try {
-      await metricsInit(ctx, registry, o.metricsAddr, o.metricsPort);
+      await metricsInit(ctx, registry, o.metricsAddr, o.metricsPort, reloader);
     } catch (e) {
       // as for the stats port: the proxy is worth more than its metrics
       log.error(`metrics listen on '${o.metricsAddr}:${o.metricsPort}' failed: ${(e as { code?: string }).code ?? (e as Error).message}`);
     }
   }
+}
+
+/** How often --watch reads the file: portable across runtimes (no file-event API needed), and cheap. */
+const WATCH_MS = 1000;
+
+/** --watch: read the file every WATCH_MS and reload when its text changed (a refused text is not tried again). */
+function watchConf(ctx: Context, reloader: Reloader, file: string, text: string): void {
+  let seen = text;
+  const look = (): void => {
+    let now: string | null = null;
+    try {
+      now = ctx.rt.readTextFile(file);
+    } catch {
+      now = null; // moved away mid-rewrite: look again next time
+    }
+    if (now !== null && now !== seen) {
+      seen = now;
+      void reloader.reload("file changed").then(() => ctx.rt.setTimer(WATCH_MS, look));
+      return;
+    }
+    ctx.rt.setTimer(WATCH_MS, look);
+  };
+  ctx.rt.setTimer(WATCH_MS, look);
 }

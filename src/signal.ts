@@ -23,6 +23,8 @@ export interface SignalActions {
   levelDown(): void;
   /** SIGUSR1 (twemproxy only logs it): log what the buffer pools hold, for leak checks. */
   report(): void;
+  /** SIGUSR2 (ours; twemproxy only logs it): reload the configuration file. */
+  reload(): void;
   /** Leave cleanly (pid file removed) with this exit code. */
   shutdown(code: number): void;
 }
@@ -53,6 +55,9 @@ export function signalInit(rt: Runtime, a: SignalActions): void {
       case "SIGSEGV":
         action = ", core dumping";
         break;
+      case "SIGUSR2":
+        action = ", reloading configuration";
+        break;
       default:
         break;
     }
@@ -63,6 +68,7 @@ export function signalInit(rt: Runtime, a: SignalActions): void {
     else if (sig === "SIGINT") a.shutdown(1);
     else if (sig === "SIGTERM") a.shutdown(0);
     else if (sig === "SIGUSR1") a.report();
+    else if (sig === "SIGUSR2") a.reload();
     // the line is written (synchronously) first; then die by the signal, as twemproxy does, and
     // leave the pid file, as it does too. No stack trace: ours would show only this handler
     else if (sig === "SIGSEGV") rt.raise(sig);

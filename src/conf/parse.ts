@@ -76,6 +76,11 @@ export const CONF_KEYS = {
     description: "twemproxy's documented form: list of Sentinel host:port:weight; each server's name is its Sentinel master name",
   },
   sentinel_interval: { kind: "num", default: 1000, description: "ours: msec between Sentinel polls" },
+  reload_grace: {
+    kind: "num",
+    default: 30000,
+    description: "ours: msec a pool removed by a reload keeps its clients before closing them",
+  },
   replicas: {
     kind: "servers",
     default: null,
@@ -336,6 +341,7 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     servers,
     sentinels: d.lists.sentinels,
     sentinel_interval: num("sentinel_interval"),
+    reload_grace: num("reload_grace"),
     replicas: validateGroups(d, servers, redis, fail),
     read_from: d.read_from ?? CONF_KEYS.read_from.default,
   };

@@ -20,7 +20,7 @@ const RECHECK_MS = 50;
 export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   readonly id: number;
   /** The listener it came in on; its pool is read through it, so a reload can repoint it. */
-  readonly proxy: Proxy;
+  proxy: Proxy;
   private readonly ctx: Context;
   readonly sock: Socket;
   dirty = false;

@@ -33,6 +33,9 @@ export class Context {
   /** Connections ever opened and open now: listeners, clients and servers (stats header). */
   totalConns = 0;
   currConns = 0;
+  /** Configuration reloads applied and refused (core/reload.ts), for the metrics port. */
+  reloads = 0;
+  reloadsFailed = 0;
   /**
    * When the current event began (ms, monotonic). Every event entry point ticks it, so request
    * times and deadlines cost one clock read per event, not one per request.

@@ -10,7 +10,7 @@ import type { Msg } from "./message.ts";
 import { ContinuumRouter, type Router } from "./router.ts";
 import { SentinelWatch } from "./sentinel.ts";
 import { Server } from "./server.ts";
-import { type Shard, shardsInit } from "./shard.ts";
+import { sameEndpoint, type Shard, shardsInit } from "./shard.ts";
 
 export class ServerPool {
   readonly conf: PoolConf;
@@ -54,6 +54,22 @@ export class ServerPool {
         this.watch = new SentinelWatch(ctx, conf.name, conf.sentinels, g.shards, conf.sentinel_interval, conf.timeout);
       }
     } else this.router = new ContinuumRouter(ctx, conf, this.servers, this.liveness);
+  }
+
+  /**
+   * Take over `prev`'s connections to every server that stays, same name and address, when
+   * nothing that a connection carries changed (protocol, AUTH, SELECT, keepalive, ROLE checks):
+   * a reload keeps them open and what is pending on them is answered as if nothing happened.
+   */
+  adopt(prev: ServerPool): void {
+    const a = prev.conf;
+    const b = this.conf;
+    if (a.redis !== b.redis || a.redis_auth !== b.redis_auth || a.redis_db !== b.redis_db || a.tcpkeepalive !== b.tcpkeepalive) return;
+    if ((prev.shards === null) !== (this.shards === null)) return;
+    for (const s of this.servers) {
+      const o = prev.servers.find((x) => x.conf.name === s.conf.name && sameEndpoint(x.endpoint, s.endpoint));
+      if (o !== undefined) s.adopt(o);
+    }
   }
 
   /** Learn the groups' members before serving (a first Sentinel round), then keep watching. */

@@ -31,6 +31,15 @@ export class Proxy implements Listener {
     return prev;
   }
 
+  /** Take over `old`'s clients (a reload moved the pool's listen address): they stay connected. */
+  adoptClients(old: Proxy): void {
+    for (const c of old.clients) {
+      c.proxy = this;
+      this.clients.add(c);
+    }
+    old.clients.clear();
+  }
+
   bind(listener: Listener): void {
     this.listener = listener;
   }
@@ -49,6 +58,11 @@ export class PoolRegistry {
 
   add(pool: ServerPool): void {
     this.pools.push(pool);
+  }
+
+  remove(pool: ServerPool): void {
+    const i = this.pools.indexOf(pool);
+    if (i >= 0) this.pools.splice(i, 1);
   }
 
   replace(prev: ServerPool, next: ServerPool): void {

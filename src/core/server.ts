@@ -117,6 +117,23 @@ export class Server {
     this.conf = { ...this.conf, endpoint: ep, pname: `${endpointText(ep)}:${this.conf.weight}` };
   }
 
+  /**
+   * Take over `o`'s shared connections (a reload: same server, same address): they serve this
+   * server from now on, up to its `server_connections`; any above that retire.
+   */
+  adopt(o: Server): void {
+    for (const [from, to] of [
+      [o.conns, this.conns],
+      [o.conns3, this.conns3],
+    ] as const) {
+      for (const c of from.splice(0, from.length)) {
+        c.server = this;
+        if (to.length < this.maxConns) to.push(c);
+        else c.retire();
+      }
+    }
+  }
+
   /** Take every shared connection out of the rotation and let each close once idle. */
   retireAll(): void {
     const conns = [...this.conns.splice(0, this.conns.length), ...this.conns3.splice(0, this.conns3.length)];

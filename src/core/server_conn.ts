@@ -37,7 +37,8 @@ export interface PinOwner {
 
 export class ServerConn implements Flushable, MsgSink {
   readonly id: number;
-  readonly server: Server;
+  /** Its server; a reload may hand the connection to the server that replaces it (Server.adopt). */
+  server: Server;
   private readonly ctx: Context;
   /** Set for a connection of one client's own (Server.pin). */
   readonly pinned: PinOwner | null;

@@ -31,11 +31,25 @@ interface HttpConn {
 
 /** What a request head asks for: the status and body to send, and whether to leave the body out (HEAD). */
 export interface HttpAnswer {
-  readonly status: 200 | 400 | 404 | 405 | 431;
+  readonly status: 200 | 400 | 404 | 405 | 422 | 431;
   readonly head: boolean;
+  /** POST /reload (ours): reload the configuration, answer with the outcome as JSON. */
+  readonly reload?: boolean;
 }
 
-const REASON = { 200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 431: "Request Header Fields Too Large" };
+const REASON = {
+  200: "OK",
+  400: "Bad Request",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  422: "Unprocessable Content",
+  431: "Request Header Fields Too Large",
+};
+
+/** What POST /reload calls (core/reload.ts Reloader). */
+export interface ReloadTrigger {
+  reload(why: string): Promise<{ readonly ok: boolean }>;
+}
 
 /**
  * Decide on a request line (the bytes before the first LF, a trailing CR allowed):
@@ -51,6 +65,7 @@ export function routeRequestLine(line: Uint8Array): HttpAnswer {
   const target = m[2]!.replace(/^https?:\/\/[^/?]*/i, "");
   const q = target.indexOf("?");
   const path = q < 0 ? target : target.slice(0, q);
+  if (path === "/reload") return method === "POST" ? { status: 200, head: false, reload: true } : { status: 405, head: false, reload: false };
   if (method !== "GET" && method !== "HEAD") return { status: 405, head: false };
   return { status: path === "/metrics" ? 200 : 404, head: method === "HEAD" };
 }
@@ -59,7 +74,7 @@ export function routeRequestLine(line: Uint8Array): HttpAnswer {
 export function httpResponse(a: HttpAnswer, metrics: () => string): Uint8Array {
   const body = enc.encode(a.status === 200 ? metrics() : `${REASON[a.status]}\n`);
   const type = a.status === 200 ? PROM_CONTENT_TYPE : "text/plain; charset=utf-8";
-  const allow = a.status === 405 ? "Allow: GET, HEAD\r\n" : "";
+  const allow = a.status === 405 ? `Allow: ${a.reload === false ? "POST" : "GET, HEAD"}\r\n` : "";
   const head = enc.encode(
     `HTTP/1.1 ${a.status} ${REASON[a.status]}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n${allow}Connection: close\r\n\r\n`,
   );
@@ -67,6 +82,18 @@ export function httpResponse(a: HttpAnswer, metrics: () => string): Uint8Array {
   const out = new Uint8Array(head.length + body.length);
   out.set(head, 0);
   out.set(body, head.length);
+  return out;
+}
+
+/** A JSON response (POST /reload's outcome). */
+function jsonResponse(status: 200 | 422, body: string): Uint8Array {
+  const b = enc.encode(body);
+  const head = enc.encode(
+    `HTTP/1.1 ${status} ${REASON[status]}\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\nConnection: close\r\n\r\n`,
+  );
+  const out = new Uint8Array(head.length + b.length);
+  out.set(head, 0);
+  out.set(b, head.length);
   return out;
 }
 
@@ -81,7 +108,13 @@ function headEnd(b: Uint8Array, len: number): number {
 }
 
 /** Listen on `addr`:`port` and answer scrapes with prometheusText() of `pools`. */
-export function metricsInit(ctx: Context, registry: PoolRegistry, addr: string, port: number): Promise<Listener> {
+export function metricsInit(
+  ctx: Context,
+  registry: PoolRegistry,
+  addr: string,
+  port: number,
+  reloader: ReloadTrigger | null = null,
+): Promise<Listener> {
   const rt = ctx.rt;
   const startedAt = rt.unixTime();
   const metrics = (): string => prometheusText(ctx, registry.pools, startedAt);
@@ -94,6 +127,15 @@ export function metricsInit(ctx: Context, registry: PoolRegistry, addr: string, 
   };
   const reply = (sock: Socket, c: HttpConn, a: HttpAnswer): void => {
     c.done = true;
+    if (a.reload === true && a.status === 200) {
+      if (reloader === null) return reply(sock, c, { status: 404, head: false });
+      void reloader.reload("POST /reload").then((out) => {
+        arm(sock, c, REPLY_TIMEOUT_MS);
+        sock.write(jsonResponse(out.ok ? 200 : 422, `${JSON.stringify(out)}\n`));
+        sock.end();
+      });
+      return;
+    }
     arm(sock, c, REPLY_TIMEOUT_MS);
     sock.write(httpResponse(a, metrics));
     sock.end();

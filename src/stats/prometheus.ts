@@ -59,6 +59,10 @@ export function prometheusText(ctx: Context, pools: readonly ServerPool[], start
   out += `nutcracker_connections_total ${ctx.totalConns}\n`;
   out += family("nutcracker_curr_connections", "gauge", "Connections open now: listeners, clients and servers (curr_connections)");
   out += `nutcracker_curr_connections ${ctx.currConns}\n`;
+  out += family("nutcracker_reloads_total", "counter", "Configuration reloads applied (SIGUSR2, POST /reload, --watch)");
+  out += `nutcracker_reloads_total ${ctx.reloads}\n`;
+  out += family("nutcracker_reloads_failed_total", "counter", "Configuration reloads refused: the file did not pass -t, or a new listen address could not be bound");
+  out += `nutcracker_reloads_failed_total ${ctx.reloadsFailed}\n`;
 
   for (const f of POOL_FIELDS) {
     const d = STATS_POOL_CODEC[f];
