@@ -42,6 +42,8 @@ export class ServerConn implements Flushable, MsgSink {
   private readonly ctx: Context;
   /** Set for a connection of one client's own (Server.pin). */
   readonly pinned: PinOwner | null;
+  /** The server's address as configured when this connection opened (logs): a failover moves the server, not this. */
+  readonly pname: string;
   /** Of the RESP3 rotation: it said HELLO 3 first (Server.conns3). */
   readonly resp3: boolean;
   sock: Socket | null = null;
@@ -69,6 +71,7 @@ export class ServerConn implements Flushable, MsgSink {
     this.ctx = server.ctx;
     this.pinned = pinned;
     this.resp3 = resp3;
+    this.pname = server.conf.pname;
     this.id = this.ctx.connId();
     this.onTimer = () => this.timedOut();
   }
@@ -93,7 +96,7 @@ export class ServerConn implements Flushable, MsgSink {
       this.arm(head.deadline);
       return;
     }
-    this.ctx.log.error(`req ${head.id} on s ${this.id} to server '${this.server.conf.pname}' timed out`);
+    this.ctx.log.error(`req ${head.id} on s ${this.id} to server '${this.pname}' timed out`);
     this.close("ETIMEDOUT");
     this.ctx.flushDirty();
   }
@@ -111,7 +114,7 @@ export class ServerConn implements Flushable, MsgSink {
   /** Connect, and queue the pool's preamble (AUTH, SELECT) ahead of everything; its replies are swallowed. */
   open(): void {
     const s = this.server;
-    if (this.ctx.log.enabled(LOG_VERB)) this.ctx.log.debug(LOG_VERB, `connecting s ${this.id} to server '${s.conf.pname}'`);
+    if (this.ctx.log.enabled(LOG_VERB)) this.ctx.log.debug(LOG_VERB, `connecting s ${this.id} to server '${this.pname}'`);
     const sock = this.ctx.rt.connect({ endpoint: s.endpoint, noDelay: true, keepAlive: s.keepAlive }, serverHandler);
     this.ctx.connOpened();
     sock.ctx = this;
@@ -227,7 +230,7 @@ export class ServerConn implements Flushable, MsgSink {
   recvDone(rsp: Msg): boolean {
     const server = this.server;
     if (server.proto.isFailure(rsp)) {
-      this.ctx.log.error(`server '${server.conf.pname}' on s ${this.id} failing: closing`);
+      this.ctx.log.error(`server '${this.pname}' on s ${this.id} failing: closing`);
       this.ctx.msgs.put(rsp);
       this.close("EINVAL");
       return false;
@@ -248,7 +251,7 @@ export class ServerConn implements Flushable, MsgSink {
         return true;
       }
       // a reply nobody asked for: the stream is out of step, so drop the connection
-      this.ctx.log.error(`unexpected rsp ${rsp.id} on s ${this.id} from server '${server.conf.pname}'`);
+      this.ctx.log.error(`unexpected rsp ${rsp.id} on s ${this.id} from server '${this.pname}'`);
       this.ctx.msgs.put(rsp);
       this.close("EINVAL");
       return false;
@@ -275,7 +278,7 @@ export class ServerConn implements Flushable, MsgSink {
   }
 
   recvError(rsp: Msg): void {
-    this.ctx.log.error(`parsed bad rsp ${rsp.id} on s ${this.id} from server '${this.server.conf.pname}'`);
+    this.ctx.log.error(`parsed bad rsp ${rsp.id} on s ${this.id} from server '${this.pname}'`);
     this.close("EINVAL");
   }
 
@@ -297,11 +300,13 @@ export class ServerConn implements Flushable, MsgSink {
    */
   close(err: ErrnoName | null, failed = true): void {
     if (this.closed) return;
+    // a retired connection's end is the old address's affair (a failover, a reload), not the server's
+    if (this.retiring) failed = false;
     this.closed = true;
     this.connected = false;
     const ctx = this.ctx;
     if (ctx.log.enabled(LOG_INFO)) {
-      ctx.log.debug(LOG_INFO, `close s ${this.id} to server '${this.server.conf.pname}'${err ? ` (${err})` : ""}`);
+      ctx.log.debug(LOG_INFO, `close s ${this.id} to server '${this.pname}'${err ? ` (${err})` : ""}`);
     }
     if (this.timer !== null) {
       ctx.rt.clearTimer(this.timer);
@@ -368,7 +373,7 @@ export const serverHandler: SocketHandler = {
     c.connected = true;
     const ctx = c.server.ctx;
     if (ctx.log.enabled(LOG_NOTICE)) {
-      ctx.log.debug(LOG_NOTICE, `connected on s ${c.id} to server '${c.server.conf.pname}'`);
+      ctx.log.debug(LOG_NOTICE, `connected on s ${c.id} to server '${c.pname}'`);
     }
     ctx.markSend(c);
   },
@@ -393,7 +398,7 @@ export const serverHandler: SocketHandler = {
   close(sock, err) {
     const c = connOf(sock);
     c.server.ctx.tick();
-    if (err !== null && !c.closed) c.server.ctx.log.error(`server '${c.server.conf.pname}' on s ${c.id}: ${err}`);
+    if (err !== null && !c.closed) c.server.ctx.log.error(`server '${c.pname}' on s ${c.id}: ${err}`);
     c.close(err);
     c.server.ctx.flushDirty();
   },

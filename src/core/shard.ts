@@ -46,6 +46,12 @@ export class Shard {
   private readonly ctx: Context;
   private readonly pool: ServerPool;
   private readonly policy: number;
+  /**
+   * Round robin over the members for reads: advanced once per request (not per key, so a split
+   * MGET's keys of this shard go to one member), whatever else takes message ids.
+   */
+  private rr = 0;
+  private lastId = -1;
   /** Told when a node's ROLE contradicts what we route to it (Sentinel polls at once). */
   onMismatch: (() => void) | null = null;
 
@@ -63,13 +69,17 @@ export class Shard {
     const p = this.policy;
     const m = this.master;
     if (write || p === P_MASTER) return m;
-    if (p === P_PREFER_MASTER) return this.up(m) ? m : (this.anyUp(this.replicas, msg) ?? m);
-    if (p === P_REPLICA) return this.anyUp(this.replicas, msg);
-    if (p === P_PREFER_REPLICA) return this.anyUp(this.replicas, msg) ?? m;
+    if (msg.id !== this.lastId) {
+      this.lastId = msg.id;
+      this.rr++;
+    }
+    if (p === P_PREFER_MASTER) return this.up(m) ? m : (this.anyUp(this.replicas) ?? m);
+    if (p === P_REPLICA) return this.anyUp(this.replicas);
+    if (p === P_PREFER_REPLICA) return this.anyUp(this.replicas) ?? m;
     // any: master and replicas alike
     const r = this.replicas;
     const n = r.length + 1;
-    for (let i = 0, at = msg.id % n; i < n; i++, at = (at + 1) % n) {
+    for (let i = 0, at = this.rr % n; i < n; i++, at = (at + 1) % n) {
       const s = at === r.length ? m : r[at]!;
       if (this.up(s)) return s;
     }
@@ -77,12 +87,12 @@ export class Shard {
   }
 
   /**
-   * A member up for reads, chosen by the request's id so the keys of one request that share this
-   * shard go to one member (a split MGET stays one part per shard) and requests spread over all.
+   * A member up for reads, from the round robin's place on (Shard.rr): the keys of one request
+   * that share this shard go to one member, and requests spread over all.
    */
-  private anyUp(list: readonly Server[], msg: Msg): Server | null {
+  private anyUp(list: readonly Server[]): Server | null {
     const n = list.length;
-    for (let i = 0, at = msg.id % n; i < n; i++, at = (at + 1) % n) {
+    for (let i = 0, at = this.rr % n; i < n; i++, at = (at + 1) % n) {
       const s = list[at]!;
       if (this.up(s)) return s;
     }

@@ -73,6 +73,15 @@ export class RespReader {
     return INCOMPLETE;
   }
 
+  /** A length or integer line: digits with an optional sign, else the stream is not RESP. */
+  private int(head: string): number {
+    if (!/^[-+]?\d+$/.test(head)) {
+      this.bad = true;
+      return Number.NaN;
+    }
+    return Number(head);
+  }
+
   private value(): RespValue | typeof INCOMPLETE {
     if (this.pos >= this.end) return INCOMPLETE;
     const type = this.buf[this.pos++]!;
@@ -84,9 +93,20 @@ export class RespReader {
       case 0x2d: // -
         return new RespError(head);
       case 0x3a: // :
-      case 0x2c: // , (double)
-      case 0x28: // ( (big number)
-        return Number(head);
+      case 0x28: {
+        // ( (big number)
+        const n = this.int(head);
+        return this.bad ? INCOMPLETE : n;
+      }
+      case 0x2c: {
+        // , (double): inf, -inf and nan as RESP3 spells them
+        const n = head === "inf" ? Infinity : head === "-inf" ? -Infinity : Number(head);
+        if (Number.isNaN(n) && head !== "nan") {
+          this.bad = true;
+          return INCOMPLETE;
+        }
+        return n;
+      }
       case 0x23: // #
         return head === "t";
       case 0x5f: // _
@@ -95,9 +115,14 @@ export class RespReader {
       case 0x21: // ! (blob error)
       case 0x3d: {
         // = (verbatim)
-        const n = Number(head);
+        const n = this.int(head);
+        if (this.bad) return INCOMPLETE;
         if (n < 0) return null;
         if (this.pos + n + 2 > this.end) return INCOMPLETE;
+        if (this.buf[this.pos + n] !== 13 || this.buf[this.pos + n + 1] !== 10) {
+          this.bad = true;
+          return INCOMPLETE;
+        }
         const s = dec.decode(this.buf.subarray(this.pos, this.pos + n));
         this.pos += n + 2;
         return type === 0x21 ? new RespError(s) : s;
@@ -107,7 +132,8 @@ export class RespReader {
       case 0x3e: // >
       case 0x25: {
         // % (map: its pairs, flat)
-        const n = Number(head);
+        const n = this.int(head);
+        if (this.bad) return INCOMPLETE;
         if (n < 0) return null;
         const count = type === 0x25 ? n * 2 : n;
         const out: RespValue[] = [];

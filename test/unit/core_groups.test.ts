@@ -447,7 +447,7 @@ describe("read_from over a static group", () => {
   // Known bug (reported): the member is msg.id % replicas, and ids come from one global counter
   // that every reply and split takes from too, so a client that waits for each reply (ids go up
   // by 2 per request) reads from one replica of two only. Passes while the bug is there.
-  it.fails("BUG: replica: one request at a time, from one client or several, still spreads over both replicas", async () => {
+  it("replica: one request at a time, from one client or several, still spreads over both replicas", async () => {
     const k = await group("replica");
     const { a } = keys(k);
     const who = reads(k, a, 1, 10);
@@ -715,7 +715,7 @@ describe("Shard.setMaster", () => {
   // Known bug (reported): a retiring connection that the old address closes still counts as a
   // failure of the Server, whose endpoint has already moved: the new master gets server_err,
   // downUntil and, with auto_eject_hosts, is ejected (its keys then go to another shard).
-  it.fails("BUG: an old master that closes after the switch counts no failure against the new one", async () => {
+  it("an old master that closes after the switch counts no failure against the new one", async () => {
     const { k, c, a, old } = await inFlight();
     shard(k, "s1").setMaster(newEp, "test");
     old.reset();
