@@ -76,6 +76,11 @@ export const CONF_KEYS = {
     description: "twemproxy's documented form: list of Sentinel host:port:weight; each server's name is its Sentinel master name",
   },
   sentinel_interval: { kind: "num", default: 1000, description: "ours: msec between Sentinel polls" },
+  pinned_connections: {
+    kind: "num",
+    default: 4096,
+    description: "ours: most connections per server pinned to one client each (pub/sub, blocking commands, transactions)",
+  },
   reload_grace: {
     kind: "num",
     default: 30000,
@@ -342,6 +347,7 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     sentinels: d.lists.sentinels,
     sentinel_interval: num("sentinel_interval"),
     reload_grace: num("reload_grace"),
+    pinned_connections: num("pinned_connections"),
     replicas: validateGroups(d, servers, redis, fail),
     read_from: d.read_from ?? CONF_KEYS.read_from.default,
   };

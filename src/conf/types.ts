@@ -73,6 +73,8 @@ export interface PoolConf {
   readonly sentinels: readonly ServerConf[];
   /** Ours: ms between Sentinel polls. */
   readonly sentinel_interval: number;
+  /** Ours: most connections per server pinned to one client each (pub/sub, blocking, MULTI). */
+  readonly pinned_connections: number;
   /** Ours: ms a pool removed by a reload keeps its clients before it closes them. */
   readonly reload_grace: number;
   /** Ours: static replica groups; each entry's name is the server (shard) it replicates. */

@@ -3,7 +3,7 @@
 import type { Socket, SocketHandler, TimerHandle } from "../../runtime/types.ts";
 import { RingQueue } from "../buf/ring_queue.ts";
 import type { PoolConf } from "../conf/types.ts";
-import { ReqAction, type ReqClient } from "../proto/types.ts";
+import { type PinSession, ReqAction, type ReqClient } from "../proto/types.ts";
 import { type Context, type Flushable, LOG_INFO, LOG_NOTICE } from "./context.ts";
 import { clear, type Msg, type MsgSink, msgRecv } from "./message.ts";
 import type { ServerPool } from "./pool.ts";
@@ -21,7 +21,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   readonly id: number;
   /** The listener it came in on; its pool is read through it, so a reload can repoint it. */
   proxy: Proxy;
-  private readonly ctx: Context;
+  readonly ctx: Context;
   readonly sock: Socket;
   dirty = false;
   closed = false;
@@ -40,6 +40,8 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
   name: Uint8Array | null = null;
   /** HELLO 3 was said: replies in RESP3, requests on the servers' RESP3 connections. */
   resp3 = false;
+  /** Its connections of its own (pub/sub, blocking, transactions), made on the first such request. */
+  pins: PinSession | null = null;
 
   constructor(ctx: Context, proxy: Proxy, sock: Socket) {
     this.ctx = ctx;
@@ -51,6 +53,57 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
 
   get pool(): ServerPool {
     return this.proxy.pool;
+  }
+
+  get pinMode(): boolean {
+    return this.pins !== null && this.pins.mode;
+  }
+
+  /** Answer `msg` with `reply` in its place in the reply order (a pinned session's own answer). */
+  answer(msg: Msg, reply: Uint8Array): void {
+    msg.reply = reply;
+    msg.done = true;
+    this.outq.push(msg);
+    this.queued += msg.mlen + reply.length;
+    this.ctx.markDirty(this);
+  }
+
+  /** Take `msg`'s place in the reply order; it is answered by its server, or done later by its session. */
+  awaitReply(msg: Msg): void {
+    this.outq.push(msg);
+    this.queued += msg.mlen;
+  }
+
+  /** A request that awaitReply placed is answered with `reply` (a pinned session's own answer, once its servers confirmed). */
+  complete(msg: Msg, reply: Uint8Array): void {
+    msg.reply = reply;
+    msg.done = true;
+    this.queued += reply.length;
+    this.ctx.markDirty(this);
+  }
+
+  /**
+   * A reply nobody asked for from one of its pinned connections (a pub/sub message): written
+   * whole, after every reply before it. A client that takes none while they pile up past four
+   * times max_queued_bytes is closed, as redis closes a pub/sub client over its output limit.
+   */
+  push(rsp: Msg): void {
+    if (this.closed) {
+      this.ctx.msgs.put(rsp);
+      return;
+    }
+    const m = this.ctx.msgs.get(true, this);
+    m.done = true;
+    m.stime = this.ctx.evtime;
+    m.peer = rsp;
+    rsp.peer = m;
+    this.outq.push(m);
+    this.queued += rsp.mlen;
+    this.ctx.markDirty(this);
+    if (this.queued + this.sock.bufferedAmount > 4 * this.pool.conf.max_queued_bytes) {
+      this.ctx.log.warn(`c ${this.id} takes no pub/sub messages: closing it over ${4 * this.pool.conf.max_queued_bytes} bytes held`);
+      this.close();
+    }
   }
 
   get peerName(): string {
@@ -146,6 +199,9 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
         this.eof = true;
         this.ctx.markDirty(this);
         return false;
+      case ReqAction.PINNED:
+        (this.pins ??= pool.proto.pinSession!(this)).request(msg);
+        return this.accepted();
       case ReqAction.LOCAL:
         msg.done = true;
         this.outq.push(msg);
@@ -272,6 +328,7 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     if (this.recheck !== null) this.ctx.rt.clearTimer(this.recheck);
     this.pool.nclients--;
     this.proxy.clients.delete(this);
+    this.pins?.closed();
     const msgs = this.ctx.msgs;
     const q = this.outq;
     for (let m = q.shift(); m !== undefined; m = q.shift()) {

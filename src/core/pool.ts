@@ -24,6 +24,8 @@ export class ServerPool {
   readonly shards: Shard[] | null = null;
   /** Discovery of the groups' members (`sentinels:`). */
   readonly watch: SentinelWatch | null = null;
+  /** Clients subscribed to a channel or pattern now (redis_pubsub.ts). */
+  subscribed = 0;
   /** Client connections open now, and those turned away over `client_connections`. */
   nclients = 0;
   rejected = 0;

@@ -50,6 +50,8 @@ export class Server {
   role: NodeRole = "unknown";
   /** A group member whose connection failed: reads skip it until then (monotonic ms); 0 when up. */
   downUntil = 0;
+  /** Pinned connections open now (Server.pin), at most `pinned_connections`. */
+  npinned = 0;
   /** Server counters, indexed by stats/table.ts SS; carried over from the server this one replaces. */
   readonly stats: Float64Array;
 
@@ -97,10 +99,13 @@ export class Server {
   /**
    * A connection of `owner`'s own, outside the shared rotation and the `server_connections`
    * limit: replies nobody asked for (pub/sub pushes) go to the owner, and closing it with
-   * ServerConn.release is not a failure of the server.
+   * ServerConn.release is not a failure of the server. Null when `pinned_connections` of them
+   * are open already.
    */
-  pin(owner: PinOwner): ServerConn {
-    const c = new ServerConn(this, owner, false);
+  pin(owner: PinOwner, resp3 = false): ServerConn | null {
+    if (this.npinned >= this.pool.conf.pinned_connections) return null;
+    this.npinned++;
+    const c = new ServerConn(this, owner, resp3);
     c.open();
     return c;
   }

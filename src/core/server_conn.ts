@@ -313,6 +313,7 @@ export class ServerConn implements Flushable, MsgSink {
       this.timer = null;
     }
     this.server.remove(this);
+    if (this.pinned !== null) this.server.npinned--;
     if (failed) {
       const st = this.server.stats;
       if (err === null) st[SS.server_eof]!++;

@@ -51,7 +51,7 @@ describe("memcacheProto", () => {
     const quit = parseOne(pool, "quit\r\n", memcacheParseReq, true);
     const get = parseOne(pool, "get k\r\n", memcacheParseReq, true);
     const conf = parseConf("m:\n  listen: 127.0.0.1:1\n  servers:\n   - 127.0.0.1:2:1\n", "m.yml")[0]!;
-    const client = { authenticated: true, conf, id: 1, name: null, peerName: "127.0.0.1:3", poolClients: 1, poolServers: 1, resp3: false };
+    const client = { authenticated: true, conf, id: 1, name: null, peerName: "127.0.0.1:3", poolClients: 1, poolServers: 1, resp3: false, pinMode: false };
     expect(memcacheProto.filter(quit, client)).toBe(ReqAction.QUIT);
     expect(memcacheProto.filter(get, client)).toBe(ReqAction.FORWARD);
     pool.put(quit);

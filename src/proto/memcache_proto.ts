@@ -109,6 +109,7 @@ export function memcacheCoalesce(owner: Msg): Uint8Array {
 export const memcacheProto: Proto = {
   name: "memcache",
   commandNames: MC_REQUEST_NAMES,
+  pinSession: null,
   // replica groups are redis only: every memcache request counts as a write
   writes: new Uint8Array(MC_REQUEST_NAMES.length).fill(1),
   parseReq: memcacheParseReq,

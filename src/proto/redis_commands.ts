@@ -63,6 +63,8 @@ export const CmdMerge = {
   info: 7,
   /** SCAN: one server's reply, its cursor rewritten to carry the server (redis_fanout.ts). */
   scan: 8,
+  /** PUBSUB: CHANNELS concatenated, NUMSUB counts summed per channel, NUMPAT the largest. */
+  pubsub: 9,
 } as const;
 export type CmdMerge = (typeof CmdMerge)[keyof typeof CmdMerge];
 
@@ -77,6 +79,31 @@ export const CmdConn = {
   pinned: 1,
 } as const;
 export type CmdConn = (typeof CmdConn)[keyof typeof CmdConn];
+
+/** What a command does on a pinned connection (CmdConn.pinned), for redis_pinned.ts and redis_pubsub.ts. */
+export const CmdPin = {
+  none: 0,
+  subscribe: 1,
+  unsubscribe: 2,
+  psubscribe: 3,
+  punsubscribe: 4,
+  ssubscribe: 5,
+  sunsubscribe: 6,
+  multi: 7,
+  exec: 8,
+  discard: 9,
+  watch: 10,
+  unwatch: 11,
+  /** Blocking, its keys every argument but the last (BLPOP k... timeout). */
+  blockLast: 12,
+  /** Blocking, its keys the first two arguments (BRPOPLPUSH, BLMOVE). */
+  blockTwo: 13,
+  /** Blocking, `timeout numkeys key...` (BLMPOP, BZMPOP). */
+  blockNumkeys: 14,
+  /** XREAD/XREADGROUP: the keys are the first half after STREAMS. */
+  blockStreams: 15,
+} as const;
+export type CmdPin = (typeof CmdPin)[keyof typeof CmdPin];
 
 /** What the proxy does itself instead of forwarding. */
 export const CmdLocal = {
@@ -131,6 +158,8 @@ export interface RedisCommand {
    * keeps 0.5.0's answer to it, which is closing the connection.
    */
   readonly ours: boolean;
+  /** On a pinned connection: which kind of pub/sub, transaction or blocking command it is. */
+  readonly pin?: CmdPin;
 }
 
 const A = CmdShape;
@@ -138,6 +167,7 @@ const M = CmdMerge;
 const C = CmdConn;
 const L = CmdLocal;
 const F = CmdFanout;
+const P = CmdPin;
 
 /** Every command, one row each; a row's index + 1 is its message type. */
 export const REDIS_COMMANDS: readonly RedisCommand[] = [
@@ -308,33 +338,33 @@ export const REDIS_COMMANDS: readonly RedisCommand[] = [
   { name: "FLUSHDB",           arity: A.argv,    merge: M.status, write: true,  conn: C.shared, local: L.none, fanout: F.every, supported: true, ours: true },
   { name: "FLUSHALL",          arity: A.argv,    merge: M.status, write: true,  conn: C.shared, local: L.none, fanout: F.every, supported: true, ours: true },
   { name: "SCRIPT",            arity: A.argv,    merge: M.script, write: false, conn: C.shared, local: L.none, fanout: F.every, supported: true, ours: true },
-  // pub/sub: a subscribed connection carries pushes, not replies
-  { name: "SUBSCRIBE",         arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "UNSUBSCRIBE",       arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "PSUBSCRIBE",        arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.every, supported: false, ours: false },
-  { name: "PUNSUBSCRIBE",      arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.every, supported: false, ours: false },
-  { name: "SSUBSCRIBE",        arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "SUNSUBSCRIBE",      arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "PUBLISH",           arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "SPUBLISH",          arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "PUBSUB",            arity: A.nokey,   merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.every, supported: false, ours: false },
-  // transactions: the commands between MULTI and EXEC must reach one connection
-  { name: "MULTI",             arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "EXEC",              arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "DISCARD",           arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "WATCH",             arity: A.argx,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "UNWATCH",           arity: A.argz,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  // blocking: the connection is held until a value or the timeout comes
-  { name: "BLPOP",             arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "BRPOP",             arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "BRPOPLPUSH",        arity: A.arg2,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "BLMOVE",            arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "BLMPOP",            arity: A.nokey,   merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "BZPOPMIN",          arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "BZPOPMAX",          arity: A.argn,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "BZMPOP",            arity: A.nokey,   merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "XREAD",             arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
-  { name: "XREADGROUP",        arity: A.nokey,   merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
+  // pub/sub: a subscribed connection carries pushes, not replies (redis_pubsub.ts)
+  { name: "SUBSCRIBE",         arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.subscribe },
+  { name: "UNSUBSCRIBE",       arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.unsubscribe },
+  { name: "PSUBSCRIBE",        arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.every, supported: true, ours: true, pin: P.psubscribe },
+  { name: "PUNSUBSCRIBE",      arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.every, supported: true, ours: true, pin: P.punsubscribe },
+  { name: "SSUBSCRIBE",        arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.ssubscribe },
+  { name: "SUNSUBSCRIBE",      arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.sunsubscribe },
+  { name: "PUBLISH",           arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true, ours: true },
+  { name: "SPUBLISH",          arity: A.arg1,    merge: M.none,   write: false, conn: C.shared, local: L.none, fanout: F.one,   supported: true, ours: true },
+  { name: "PUBSUB",            arity: A.argv,    merge: M.pubsub, write: false, conn: C.shared, local: L.none, fanout: F.every, supported: true, ours: true },
+  // transactions: the commands between MULTI and EXEC must reach one connection (redis_pinned.ts)
+  { name: "MULTI",             arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.multi },
+  { name: "EXEC",              arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.exec },
+  { name: "DISCARD",           arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.discard },
+  { name: "WATCH",             arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.watch },
+  { name: "UNWATCH",           arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.unwatch },
+  // blocking: the connection is held until a value or the timeout comes (redis_pinned.ts)
+  { name: "BLPOP",             arity: A.argv,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockLast },
+  { name: "BRPOP",             arity: A.argv,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockLast },
+  { name: "BRPOPLPUSH",        arity: A.argv,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockTwo },
+  { name: "BLMOVE",            arity: A.argv,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockTwo },
+  { name: "BLMPOP",            arity: A.argv,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockNumkeys },
+  { name: "BZPOPMIN",          arity: A.argv,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockLast },
+  { name: "BZPOPMAX",          arity: A.argv,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockLast },
+  { name: "BZMPOP",            arity: A.argv,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockNumkeys },
+  { name: "XREAD",             arity: A.argv,    merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockStreams },
+  { name: "XREADGROUP",        arity: A.argv,    merge: M.none,   write: true,  conn: C.pinned, local: L.none, fanout: F.one,   supported: true, ours: true, pin: P.blockStreams },
   { name: "WAIT",              arity: A.nokey,   merge: M.none,   write: false, conn: C.pinned, local: L.none, fanout: F.one,   supported: false, ours: false },
 ];
 

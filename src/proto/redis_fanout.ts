@@ -12,6 +12,7 @@ import { argBytes, argCount, argIs, argText, RespOut } from "./redis_args.ts";
 import { CmdFanout, CmdMerge, REDIS_COMMANDS } from "./redis_commands.ts";
 import { PROXY_SERVER, PROXY_VERSION } from "./redis_local.ts";
 import { RspType } from "./redis.ts";
+import { RespReader, type RespValue } from "./resp_value.ts";
 import { FAN_EVERY, FAN_NONE, type ReqClient } from "./types.ts";
 
 const enc = new TextEncoder();
@@ -26,6 +27,7 @@ const FAN_ARITY: Readonly<Partial<Record<CmdMerge, readonly [number, number]>>> 
   [CmdMerge.random]: [0, 0], // RANDOMKEY
   [CmdMerge.script]: [1, Number.MAX_SAFE_INTEGER],
   [CmdMerge.scan]: [1, Number.MAX_SAFE_INTEGER],
+  [CmdMerge.pubsub]: [1, Number.MAX_SAFE_INTEGER],
 };
 
 /** Whether a keyspace-wide command has an argument count redis takes (DBSIZE none, FLUSHDB/FLUSHALL at most ASYNC|SYNC). */
@@ -173,6 +175,8 @@ export function redisFanCoalesce(owner: Msg): Uint8Array {
       return info(owner, parts);
     case CmdMerge.scan:
       return scan(owner, parts[0]!);
+    case CmdMerge.pubsub:
+      return pubsub(owner, parts);
     default:
       return bytesOf(parts[0]!);
   }
@@ -186,6 +190,37 @@ function script(owner: Msg, parts: readonly Msg[]): Uint8Array {
   let out = `*${n}\r\n`;
   for (let i = 0; i < n; i++) out += rows.every((r) => r[i] === ":1") ? ":1\r\n" : ":0\r\n";
   return enc.encode(out);
+}
+
+/**
+ * PUBSUB over the servers: CHANNELS/SHARDCHANNELS list every server's channels (a channel lives on
+ * one server); NUMSUB/SHARDNUMSUB sum each channel's count (RESP3 servers answer a map, read here
+ * as its flat pairs); NUMPAT is the largest count, since each client's patterns are on every server.
+ */
+function pubsub(owner: Msg, parts: readonly Msg[]): Uint8Array {
+  const client = owner.owner as unknown as ReqClient;
+  const sub = argText(owner, 0).toUpperCase();
+  if (sub === "CHANNELS" || sub === "SHARDCHANNELS") {
+    return concat(`*${parts.reduce((n, p) => n + Math.max(0, p.integer), 0)}\r\n`, parts);
+  }
+  const values = parts.map((p) => {
+    const r = new RespReader();
+    r.push(bytesOf(p));
+    return r.next();
+  });
+  if (sub === "NUMPAT") return enc.encode(`:${Math.max(0, ...values.map((v) => (typeof v === "number" ? v : 0)))}\r\n`);
+  if (sub !== "NUMSUB" && sub !== "SHARDNUMSUB") return bytesOf(parts[0]!);
+  const first = values[0];
+  const pairs = Array.isArray(first) ? first.length / 2 : 0;
+  const out = new RespOut(client.resp3);
+  if (client.resp3) out.map(pairs);
+  else out.array(pairs * 2);
+  for (let i = 0; i < pairs; i++) {
+    let n = 0;
+    for (const v of values) if (Array.isArray(v) && typeof v[i * 2 + 1] === "number") n += v[i * 2 + 1] as number;
+    out.bulk(String((first as RespValue[])[i * 2])).int(n);
+  }
+  return out.bytes();
 }
 
 /** SCAN: the server's reply with its cursor made the proxy's (see the top of this file). */

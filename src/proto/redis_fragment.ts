@@ -27,6 +27,7 @@ const PART_REPLY: Readonly<Record<CmdMerge, number>> = {
   [CmdMerge.script]: 0,
   [CmdMerge.info]: 0,
   [CmdMerge.scan]: 0,
+  [CmdMerge.pubsub]: 0,
 };
 
 function fannedOut(msg: Msg): boolean {

@@ -4,7 +4,8 @@ import type { PoolConf } from "../conf/types.ts";
 import type { Msg } from "../core/message.ts";
 import { MsgCursor, msgKeyEquals } from "../core/msg_io.ts";
 import { redisParseReq, redisParseRsp, requestCommand, RspType } from "./redis.ts";
-import { CmdFanout, CmdLocal, REDIS_COMMANDS } from "./redis_commands.ts";
+import { CmdConn, CmdFanout, CmdLocal, REDIS_COMMANDS } from "./redis_commands.ts";
+import { RedisPins } from "./redis_pinned.ts";
 import { redisBuildFragment, redisCoalesce, redisFailClosesClient, redisFragmentable, redisPartRefused } from "./redis_fragment.ts";
 import { redisPassword } from "./redis_args.ts";
 import { redisBuildFanPart, redisFanArityOk, redisFanTarget } from "./redis_fanout.ts";
@@ -52,6 +53,7 @@ function redisFailure(rsp: Msg): boolean {
 
 export const redisProto: Proto = {
   name: "redis",
+  pinSession: (client) => new RedisPins(client as ConstructorParameters<typeof RedisPins>[0]),
   commandNames: ["unknown", ...REDIS_COMMANDS.map((c) => c.name.toLowerCase())],
   writes: Uint8Array.from([1, ...REDIS_COMMANDS.map((c) => (c.write ? 1 : 0))]),
   parseReq: redisParseReq,
@@ -87,6 +89,8 @@ export const redisProto: Proto = {
       msg.reply = AUTH_REQUIRED;
       return ReqAction.LOCAL;
     }
+    // subscribed or in MULTI: the session judges everything; else pub/sub, blocking, MULTI...
+    if (client.pinMode || row?.conn === CmdConn.pinned) return ReqAction.PINNED;
     if (local === CmdLocal.ping && msg.keys.length === 0) {
       msg.reply = PONG;
       return ReqAction.LOCAL;

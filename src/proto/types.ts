@@ -15,6 +15,11 @@ export const ReqAction = {
   QUIT: 2,
   /** Close the client now, without a reply (twemproxy's answer to what it does not support). */
   CLOSE: 3,
+  /**
+   * Goes through the client's pinned-connection session (Proto.pinSession): pub/sub, blocking
+   * commands, transactions, and every request while the client is subscribed or in MULTI.
+   */
+  PINNED: 4,
 } as const;
 export type ReqAction = (typeof ReqAction)[keyof typeof ReqAction];
 
@@ -34,6 +39,18 @@ export interface ReqClient {
   readonly poolClients: number;
   /** Servers in the pool (SCAN's cursor counts them). */
   readonly poolServers: number;
+  /** Subscribed (RESP2) or inside MULTI: every request goes to the pinned session. */
+  readonly pinMode: boolean;
+}
+
+/** A client's connections of its own and what is on them (redis_pinned.ts). */
+export interface PinSession {
+  /** Take a request the filter said is PINNED; it answers or forwards it, in the client's reply order. */
+  request(msg: Msg): void;
+  /** Subscribed (RESP2) or inside MULTI. */
+  readonly mode: boolean;
+  /** The client is gone: release every pinned connection. */
+  closed(): void;
 }
 
 /** Proto.fanTarget: a request for the one server its key picks, or for every server of the pool. */
@@ -58,6 +75,8 @@ export interface Proto {
   readonly writes: Uint8Array;
   readonly parseReq: MsgParser;
   readonly parseRsp: MsgParser;
+  /** The session that serves a client's PINNED requests (redis), made on its first one. */
+  readonly pinSession: ((client: unknown) => PinSession) | null;
   filter(msg: Msg, client: ReqClient): ReqAction;
   /** What a health check sends, and whether a reply's first bytes say the server is well. */
   readonly probe: Uint8Array;

@@ -172,7 +172,7 @@ describe("pinned connections", () => {
     const p = await memProxy(conf("  timeout: 100\n  auto_eject_hosts: true\n  server_failure_limit: 1\n"));
     const server = p.pool().servers[0]!;
     const owner = new Owner(p);
-    const pin = server.pin(owner);
+    const pin = server.pin(owner)!;
     p.rt.run();
     expect(server.conns).toHaveLength(0);
     // a shared connection opens beside it: the pinned one does not count against server_connections
@@ -218,7 +218,7 @@ describe("pinned connections", () => {
     const p = await memProxy(conf());
     const server = p.pool().servers[1]!;
     const owner = new Owner(p);
-    const pin = server.pin(owner);
+    const pin = server.pin(owner)!;
     p.rt.run();
     p.server(1).peer.end();
     p.rt.run();
