@@ -82,6 +82,12 @@ export function prometheusText(ctx: Context, pools: readonly ServerPool[], start
     }
   }
   out += groupFamilies(sorted, plabel, rt.now());
+  out += family("nutcracker_server_pinned_connections", "gauge", "Connections to the server pinned to one client each (pub/sub, blocking commands, MULTI)");
+  for (const [i, p] of sorted.entries()) {
+    for (const m of statsMembers(p)) out += `nutcracker_server_pinned_connections{${plabel[i]},server="${promEscape(m.name)}"} ${m.server.npinned}\n`;
+  }
+  out += family("nutcracker_pool_subscribed_clients", "gauge", "Clients subscribed to a channel or pattern now");
+  for (const [i, p] of sorted.entries()) out += `nutcracker_pool_subscribed_clients{${plabel[i]}} ${p.subscribed}\n`;
 
   // only the commands a pool has seen: ~250 redis names per pool would mostly be zeros
   out += family("nutcracker_commands_total", "counter", "Requests parsed, by command");

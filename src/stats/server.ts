@@ -21,7 +21,7 @@ const enc = new TextEncoder();
  * collectors take an object value for a server and skip numbers they do not know (telegraf,
  * newrelic's and diamond's twemproxy plugins), so old collectors read this JSON unchanged.
  */
-export const POOL_EXTRA_FIELDS = ["latency_p50_us", "latency_p99_us", "latency_p999_us"] as const;
+export const POOL_EXTRA_FIELDS = ["latency_p50_us", "latency_p99_us", "latency_p999_us", "subscribed_clients", "pinned_connections"] as const;
 
 /**
  * twemproxy's JSON for the pools now: header, then each pool and its servers, sorted by name.
@@ -48,7 +48,11 @@ export function statsJson(
     out += `${pi === 0 ? ", " : ","}${JSON.stringify(pool.conf.name)}: {`;
     out += POOL_FIELDS.map((f) => `"${f}":${ps[SP[f]]}`).join(", ");
     const w = windows?.[idx];
-    if (w !== undefined) out += `, "latency_p50_us":${w.p50}, "latency_p99_us":${w.p99}, "latency_p999_us":${w.p999}`;
+    if (w !== undefined) {
+      out += `, "latency_p50_us":${w.p50}, "latency_p99_us":${w.p99}, "latency_p999_us":${w.p999}`;
+      // ours: clients subscribed now, and connections pinned to clients (pub/sub, blocking, MULTI)
+      out += `, "subscribed_clients":${pool.subscribed}, "pinned_connections":${pool.servers.reduce((n, s) => n + s.npinned, 0)}`;
+    }
     const mono = rt.now();
     for (const [si, m] of statsMembers(pool).entries()) {
       const ss = m.server.stats;
