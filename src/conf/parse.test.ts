@@ -54,7 +54,7 @@ describe("parseConf() defaults", () => {
         "server_failure_limit", "tcpkeepalive", "reuseport", "servers",
         // ours
         "error_replies", "max_queued_bytes", "health_check", "fail_fast",
-        "sentinels", "sentinel_interval", "replicas", "read_from", "reload_grace", "pinned_connections",
+        "sentinels", "sentinel_interval", "replicas", "read_from", "reload_grace", "pinned_connections", "redis_cluster", "cluster_refresh",
       ].sort(),
     );
   });

@@ -76,6 +76,12 @@ export const CONF_KEYS = {
     description: "twemproxy's documented form: list of Sentinel host:port:weight; each server's name is its Sentinel master name",
   },
   sentinel_interval: { kind: "num", default: 1000, description: "ours: msec between Sentinel polls" },
+  redis_cluster: {
+    kind: "bool",
+    default: false,
+    description: "ours: the servers are seed nodes of a Redis Cluster; keys go by the cluster's slots",
+  },
+  cluster_refresh: { kind: "num", default: 10000, description: "ours: msec between reads of a cluster's slot map" },
   pinned_connections: {
     kind: "num",
     default: 4096,
@@ -348,6 +354,8 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     sentinel_interval: num("sentinel_interval"),
     reload_grace: num("reload_grace"),
     pinned_connections: num("pinned_connections"),
+    redis_cluster: validateCluster(d, redis, bool("redis_cluster"), fail),
+    cluster_refresh: num("cluster_refresh"),
     replicas: validateGroups(d, servers, redis, fail),
     read_from: d.read_from ?? CONF_KEYS.read_from.default,
   };
@@ -367,7 +375,8 @@ function validateGroups(d: Draft, servers: readonly ServerConf[], redis: boolean
   const at = (list: readonly ServerConf[]) => list[0]?.line ?? d.line;
   const groupKey = sentinels.length > 0 ? "sentinels" : replicas.length > 0 ? "replicas" : null;
   if (groupKey === null) {
-    if (d.read_from !== undefined && d.read_from !== "master") {
+    // a cluster names its own replicas
+    if (d.read_from !== undefined && d.read_from !== "master" && d.bools.redis_cluster !== true) {
       throw fail(
         "E_CONF_READ_FROM_NO_REPLICAS",
         d.readLine ?? d.line,
@@ -423,4 +432,34 @@ function validateGroups(d: Draft, servers: readonly ServerConf[], redis: boolean
     seen.add(id);
   }
   return replicas;
+}
+
+/**
+ * `redis_cluster` (ours): a redis pool whose keys go by the cluster's slots, so the continuum keys
+ * (hash, hash_tag, distribution) would mean nothing there and are refused rather than ignored, as
+ * are the replica-group lists (the cluster says who replicates whom).
+ */
+function validateCluster(d: Draft, redis: boolean, on: boolean, fail: Fail): boolean {
+  if (!on) return false;
+  if (!redis) {
+    throw fail("E_CONF_CLUSTER_NOT_REDIS", d.line, "redis_cluster", d.name, `redis_cluster is only valid for a redis pool: pool "${d.name}" does not set "redis: true"`);
+  }
+  const unused = [
+    ["hash", d.hash],
+    ["hash_tag", d.hash_tag],
+    ["distribution", d.distribution],
+    ["sentinels", d.lists.sentinels.length > 0 ? true : undefined],
+    ["replicas", d.lists.replicas.length > 0 ? true : undefined],
+  ] as const;
+  for (const [key, v] of unused) {
+    if (v === undefined) continue;
+    throw fail(
+      "E_CONF_CLUSTER_KEY",
+      d.line,
+      key,
+      d.name,
+      `"${key}" is not used by a redis_cluster pool: keys go by the cluster's CRC16 slots and {hash tags}, and the cluster names its replicas`,
+    );
+  }
+  return true;
 }

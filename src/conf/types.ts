@@ -73,6 +73,10 @@ export interface PoolConf {
   readonly sentinels: readonly ServerConf[];
   /** Ours: ms between Sentinel polls. */
   readonly sentinel_interval: number;
+  /** Ours: the servers are seeds of a Redis Cluster (core/cluster.ts). */
+  readonly redis_cluster: boolean;
+  /** Ours: ms between reads of the cluster's slot map. */
+  readonly cluster_refresh: number;
   /** Ours: most connections per server pinned to one client each (pub/sub, blocking, MULTI). */
   readonly pinned_connections: number;
   /** Ours: ms a pool removed by a reload keeps its clients before it closes them. */

@@ -99,6 +99,8 @@ export class Msg {
   stime = 0;
   /** Keep the bytes once written: its router may send it again (Router.retains). */
   retain = false;
+  /** Times a cluster sent it elsewhere (MOVED, ASK) or again (TRYAGAIN): bounded by MAX_REDIRECTS. */
+  redirects = 0;
   /** Exempt from the pool's timeout (a blocking command waiting on a pinned connection). */
   untimed = false;
 
@@ -174,6 +176,7 @@ export class MsgPool {
     m.err = null;
     m.reply = null;
     m.retain = m.untimed = false;
+    m.redirects = 0;
     m.deadline = 0;
     m.fragOwner = null;
     clear(m.frags);

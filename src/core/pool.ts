@@ -8,6 +8,7 @@ import type { Context } from "./context.ts";
 import { Liveness } from "./liveness.ts";
 import type { Msg } from "./message.ts";
 import { ContinuumRouter, type Router } from "./router.ts";
+import { ClusterRouter } from "./cluster.ts";
 import { SentinelWatch } from "./sentinel.ts";
 import { Server } from "./server.ts";
 import { sameEndpoint, type Shard, shardsInit } from "./shard.ts";
@@ -24,6 +25,8 @@ export class ServerPool {
   readonly shards: Shard[] | null = null;
   /** Discovery of the groups' members (`sentinels:`). */
   readonly watch: SentinelWatch | null = null;
+  /** The slot map of a `redis_cluster` pool; its servers are then the cluster's masters. */
+  readonly cluster: ClusterRouter | null = null;
   /** Clients subscribed to a channel or pattern now (redis_pubsub.ts). */
   subscribed = 0;
   /** Client connections open now, and those turned away over `client_connections`. */
@@ -48,7 +51,10 @@ export class ServerPool {
     this.commands = carry?.commands ?? new Float64Array(proto.commandNames.length);
     this.liveness = new Liveness(ctx, conf, this.stats, () => this.router.rebuild());
     this.servers = conf.servers.map((s) => new Server(ctx, this, s, carry?.servers.find((o) => o.conf.name === s.name)));
-    if (conf.sentinels.length > 0 || conf.replicas.length > 0) {
+    if (conf.redis_cluster) {
+      this.cluster = new ClusterRouter(ctx, this);
+      this.router = this.cluster;
+    } else if (conf.sentinels.length > 0 || conf.replicas.length > 0) {
       const g = shardsInit(ctx, this, this.liveness);
       this.shards = g.shards;
       this.router = g.router;
@@ -77,6 +83,7 @@ export class ServerPool {
   /** Learn the groups' members before serving (a first Sentinel round), then keep watching. */
   async discover(): Promise<void> {
     await this.watch?.start();
+    await this.cluster?.start();
   }
 
   /** The server key `k` of the request routes to (server_pool_idx), or null when none is live. */
@@ -102,6 +109,8 @@ export class ServerPool {
   stop(): void {
     this.liveness.stop();
     this.watch?.stop();
+    this.cluster?.stop();
+    for (const s of this.cluster?.nodes.values() ?? []) s.retireAll();
     for (const s of this.servers) s.retireAll();
     for (const g of this.shards ?? []) g.stop();
   }

@@ -89,6 +89,9 @@ function reqRewriteWhole(ctx: Context, pool: ServerPool, msg: Msg, nkeys: number
  * Returns false when every key lives on the same server: the request then goes whole.
  */
 const groupServer: (Server | null)[] = [];
+/** What each group is keyed by: its server, or its slot for a router that splits by slot (a cluster). */
+const groupKey: unknown[] = [];
+const keyOf: unknown[] = [];
 const groupKeys: number[][] = [];
 
 function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): boolean {
@@ -101,10 +104,19 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
   clear(serverOfKey);
   let same = true;
   const router = pool.router;
+  const bySlot = router.slotOf !== undefined;
   for (let k = 0; k < nkeys; k++) {
     const s = router.route(msg, k);
     serverOfKey.push(s);
     if (s !== serverOfKey[0]) same = false;
+  }
+  if (bySlot) {
+    clear(keyOf);
+    for (let k = 0; k < nkeys; k++) {
+      const slot = router.slotOf!(msg, k);
+      keyOf.push(slot);
+      if (slot !== keyOf[0]) same = false;
+    }
   }
   if (same) {
     msg.multikey = true;
@@ -121,10 +133,12 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
   let ngroups = 0;
   for (let k = 0; k < nkeys; k++) {
     const s = serverOfKey[k]!;
+    const key = bySlot ? keyOf[k] : s;
     let g = 0;
-    while (g < ngroups && groupServer[g] !== s) g++;
+    while (g < ngroups && groupKey[g] !== key) g++;
     if (g === ngroups) {
       groupServer[g] = s;
+      groupKey[g] = key;
       if (groupKeys.length === g) groupKeys.push([]);
       else clear(groupKeys[g]!);
       ngroups++;
@@ -150,6 +164,7 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
   for (let g = 0; g < ngroups; g++) {
     const s = groupServer[g]!;
     groupServer[g] = null;
+    groupKey[g] = null;
     const frag = msg.frags[g]!;
     if (s === null) reqForwardError(client, frag, "ECONNREFUSED");
     else s.conn(client.resp3).enqueue(frag);

@@ -11,7 +11,7 @@ import type { Continuum, HashFn } from "../hashkit/types.ts";
 import { type Context, LOG_INFO } from "./context.ts";
 import type { Liveness } from "./liveness.ts";
 import type { Msg } from "./message.ts";
-import type { Server } from "./server.ts";
+import type { Server, ServerConn } from "./server.ts";
 
 export interface Router {
   /** The server key `k` of `msg` goes to, or null when none can take it (all ejected...). */
@@ -23,6 +23,16 @@ export interface Router {
    * again (a redirect, a failover retry); false keeps the path that drops them once written.
    */
   readonly retains: boolean;
+  /**
+   * A reply to a retained request that may say "not here" (a cluster's MOVED, ASK, TRYAGAIN):
+   * true when the router sent the request on and the reply is dropped.
+   */
+  redirected?(conn: ServerConn, req: Msg, rsp: Msg): boolean;
+  /**
+   * What a split request's keys are grouped by, when not by server: a cluster's slot, since a
+   * node refuses one request whose keys are in several slots.
+   */
+  slotOf?(msg: Msg, k: number): number;
 }
 
 /** twemproxy's routing: the pool's hash and hash_tag over a ketama, modula or random continuum of the live servers. */
@@ -37,8 +47,6 @@ export class ContinuumRouter implements Router {
   /** Servers the continuum was built from: all but the ejected ones. */
   private live: Server[];
   private continuum: Continuum;
-  /** Where a key that spans mbufs is gathered before hashing. */
-  private scratch = new Uint8Array(256);
 
   constructor(ctx: Context, conf: PoolConf, servers: readonly Server[], liveness: Liveness) {
     this.ctx = ctx;
@@ -72,25 +80,33 @@ export class ContinuumRouter implements Router {
     }
   }
 
-  /** Hash of key `k` with hash_tag applied; a key cut across mbufs is gathered first. */
+  /** Hash of key `k` with hash_tag applied. */
   keyHash(msg: Msg, k: number): number {
-    const keys = msg.keys;
-    if (keys.length <= k * 3) return 0;
-    let idx = keys[k * 3]!;
-    let pos = keys[k * 3 + 1]!;
-    const len = keys[k * 3 + 2]!;
-    const first = msg.mbufs[idx]!;
-    if (pos + len <= first.last) return hashKey(this.hash, this.conf.hash_tag, first.buf, pos, pos + len);
-    if (this.scratch.length < len) this.scratch = new Uint8Array(len * 2);
-    const s = this.scratch;
-    for (let n = 0; n < len; ) {
-      const m = msg.mbufs[idx]!;
-      const take = Math.min(len - n, m.last - pos);
-      s.set(m.buf.subarray(pos, pos + take), n);
-      n += take;
-      idx++;
-      pos = 0;
-    }
-    return hashKey(this.hash, this.conf.hash_tag, s, 0, len);
+    return msgKeyHash(this.hash, this.conf.hash_tag, msg, k);
   }
+}
+
+/** Where a key that spans mbufs is gathered before hashing (one request at a time). */
+let scratch = new Uint8Array(256);
+
+/** Hash of key `k` of `msg` (msg.keys triples) with `tag` applied; a key cut across mbufs is gathered first. */
+export function msgKeyHash(fn: HashFn, tag: Uint8Array | null, msg: Msg, k: number): number {
+  const keys = msg.keys;
+  if (keys.length <= k * 3) return 0;
+  let idx = keys[k * 3]!;
+  let pos = keys[k * 3 + 1]!;
+  const len = keys[k * 3 + 2]!;
+  const first = msg.mbufs[idx]!;
+  if (pos + len <= first.last) return hashKey(fn, tag, first.buf, pos, pos + len);
+  if (scratch.length < len) scratch = new Uint8Array(len * 2);
+  const s = scratch;
+  for (let n = 0; n < len; ) {
+    const m = msg.mbufs[idx]!;
+    const take = Math.min(len - n, m.last - pos);
+    s.set(m.buf.subarray(pos, pos + take), n);
+    n += take;
+    idx++;
+    pos = 0;
+  }
+  return hashKey(fn, tag, s, 0, len);
 }

@@ -35,7 +35,8 @@ export class Server {
   readonly keepAlive: boolean;
   /** Request timeout in ms, or 0 for none (`timeout: -1`). */
   readonly timeout: number;
-  readonly preamble: readonly Uint8Array[];
+  /** Sent first on every new connection; a cluster replica read from gets READONLY added. */
+  preamble: readonly Uint8Array[];
   readonly preamble3: readonly Uint8Array[];
   /** Consecutive failures (server_failure), and when an ejected server is due back (monotonic ms). */
   failureCount = 0;

@@ -24,6 +24,8 @@ const EMPTY = new Uint8Array(0);
 /** Whoever owns the requests (a client connection): told when one of them is complete. */
 export interface ReqOwner {
   readonly id: number;
+  /** It said HELLO 3: a request sent again goes on the server's RESP3 rotation. */
+  readonly resp3: boolean;
   reqDone(msg: Msg): void;
 }
 
@@ -256,6 +258,8 @@ export class ServerConn implements Flushable, MsgSink {
       this.close("EINVAL");
       return false;
     }
+    // a cluster's redirect (MOVED, ASK...): the router sends it on, the client never sees it
+    if (req.retain && !req.swallow && server.pool.router.redirected?.(this, req, rsp) === true) return this.idleCheck();
     if (req.swallow) {
       if (req === this.roleMsg) this.roleChecked(rsp);
       this.ctx.msgs.put(rsp);
@@ -270,6 +274,11 @@ export class ServerConn implements Flushable, MsgSink {
       req.done = true;
       (req.owner as ReqOwner).reqDone(req);
     }
+    return this.idleCheck();
+  }
+
+  /** A retiring connection with nothing left pending closes now (false: stop reading it). */
+  private idleCheck(): boolean {
     if (this.retiring && this.outq.length === 0 && this.inq.length === 0) {
       this.close(null, false);
       return false;

@@ -12,14 +12,19 @@ export interface StatsMember {
   /** Group pools only: what the member is and whether reads may use it. */
   readonly role: "master" | "replica" | null;
   readonly shard: string | null;
+  /** A cluster node's slots (redis_cluster pools), else null. */
+  readonly slots: number | null;
 }
 
 export function statsMembers(pool: ServerPool): StatsMember[] {
-  if (pool.shards === null) return pool.servers.map((s) => ({ name: s.conf.name, server: s, role: null, shard: null }));
+  if (pool.cluster !== null) {
+    return pool.cluster.members().map(({ server, info }) => ({ name: server.conf.name, server, role: info.role, shard: null, slots: info.slots }));
+  }
+  if (pool.shards === null) return pool.servers.map((s) => ({ name: s.conf.name, server: s, role: null, shard: null, slots: null }));
   const out: StatsMember[] = [];
   for (const g of pool.shards) {
-    out.push({ name: g.name, server: g.master, role: "master", shard: g.name });
-    for (const r of g.replicas) out.push({ name: r.conf.name, server: r, role: "replica", shard: g.name });
+    out.push({ name: g.name, server: g.master, role: "master", shard: g.name, slots: null });
+    for (const r of g.replicas) out.push({ name: r.conf.name, server: r, role: "replica", shard: g.name, slots: null });
   }
   return out;
 }

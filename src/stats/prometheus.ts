@@ -114,15 +114,21 @@ export function prometheusText(ctx: Context, pools: readonly ServerPool[], start
 
 /** Replica groups (ours): each member's role and state, and each shard's failovers; nothing for plain pools. */
 function groupFamilies(pools: readonly ServerPool[], plabel: readonly string[], now: number): string {
-  if (pools.every((p) => p.shards === null)) return "";
+  if (pools.every((p) => p.shards === null && p.cluster === null)) return "";
   let out = family("nutcracker_server_role", "gauge", "A replica group member: 1, labelled with its shard, role, address and state");
   for (const [i, p] of pools.entries()) {
     for (const m of statsMembers(p)) {
       if (m.role === null) continue;
-      const l = `server="${promEscape(m.name)}",shard="${promEscape(m.shard!)}",role="${m.role}",addr="${promEscape(memberAddr(m.server))}"`;
+      const l = `server="${promEscape(m.name)}",shard="${promEscape(m.shard ?? "")}",role="${m.role}",addr="${promEscape(memberAddr(m.server))}"`;
       out += `nutcracker_server_role{${plabel[i]},${l},state="${memberState(m.server, now)}"} 1\n`;
     }
   }
+  out += family("nutcracker_cluster_slots", "gauge", "Slots a cluster node serves as master");
+  for (const [i, p] of pools.entries()) {
+    for (const m of statsMembers(p)) if (m.slots !== null) out += `nutcracker_cluster_slots{${plabel[i]},server="${promEscape(m.name)}"} ${m.slots}\n`;
+  }
+  out += family("nutcracker_cluster_redirects_total", "counter", "MOVED, ASK, TRYAGAIN and CLUSTERDOWN replies the proxy followed instead of the client");
+  for (const [i, p] of pools.entries()) if (p.cluster !== null) out += `nutcracker_cluster_redirects_total{${plabel[i]}} ${p.cluster.redirects}\n`;
   out += family("nutcracker_shard_failovers_total", "counter", "Times a shard's master moved to another address");
   for (const [i, p] of pools.entries()) {
     for (const g of p.shards ?? []) out += `nutcracker_shard_failovers_total{${plabel[i]},shard="${promEscape(g.name)}"} ${g.failovers}\n`;

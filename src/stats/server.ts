@@ -48,6 +48,8 @@ export function statsJson(
     out += `${pi === 0 ? ", " : ","}${JSON.stringify(pool.conf.name)}: {`;
     out += POOL_FIELDS.map((f) => `"${f}":${ps[SP[f]]}`).join(", ");
     const w = windows?.[idx];
+    // ours: a cluster pool's redirects followed and slot maps read
+    if (w !== undefined && pool.cluster !== null) out += `, "redirects":${pool.cluster.redirects}, "slot_map_reads":${pool.cluster.refreshes}`;
     if (w !== undefined) {
       out += `, "latency_p50_us":${w.p50}, "latency_p99_us":${w.p99}, "latency_p999_us":${w.p999}`;
       // ours: clients subscribed now, and connections pinned to clients (pub/sub, blocking, MULTI)
@@ -61,7 +63,8 @@ export function statsJson(
       if (m.role !== null) {
         // a replica group's member (ours): only pools with groups have these keys
         out += `, "role":"${m.role}", "addr":${JSON.stringify(memberAddr(m.server))}, "state":"${memberState(m.server, mono)}"`;
-        if (m.role === "master") out += `, "failovers":${m.server.shard!.failovers}`;
+        if (m.slots !== null) out += `, "slots":${m.slots}`;
+        else if (m.role === "master") out += `, "failovers":${m.server.shard!.failovers}`;
       }
       out += "}";
     }
