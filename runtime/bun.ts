@@ -37,6 +37,7 @@ import {
   writeAllSync,
 } from "./process_node.ts";
 import type {
+  TlsOptions,
   ConnectOptions,
   Endpoint,
   ErrnoName,
@@ -55,6 +56,7 @@ function writeStderr(text: string): void {
 
 /** One Bun socket (or a connect still under way) behind the Socket contract. */
 class BunSocket implements Socket {
+  failure = "";
   ctx: unknown = undefined;
   readonly handler: SocketHandler;
   /** null until Bun reports the connection open. */
@@ -307,6 +309,40 @@ function onConnectError(raw: RawSocket, error: Error): void {
   deliverClose(s, errnoOf(error, "ECONNREFUSED"));
 }
 
+/**
+ * A TLS socket is the owner's once its handshake is done (Bun calls `open` at the TCP connect):
+ * a failed handshake or a certificate that does not verify closes it with EPROTO and says why.
+ */
+function onHandshake(raw: RawSocket, success: boolean, authorizationError: Error | null): void {
+  if (connectDepth > 0) {
+    queueMicrotask(() => onHandshake(raw, success, authorizationError));
+    return;
+  }
+  const s = raw.data;
+  if (s.closing || s.done) return;
+  if (!success || authorizationError !== null) {
+    s.failure = `TLS: ${authorizationError?.message ?? "handshake failed"}${(authorizationError as { code?: string } | null)?.code !== undefined ? ` (${(authorizationError as { code?: string }).code})` : ""}`;
+    s.closing = true;
+    raw.terminate();
+    deliverClose(s, "EPROTO");
+    return;
+  }
+  onOpenOutgoing(raw);
+}
+
+/** TLS sockets: as below, but opened by the handshake. */
+const outgoingTlsHandlers = {
+  binaryType: "uint8array" as const,
+  open: ignore,
+  handshake: onHandshake,
+  data: onData,
+  drain: onDrain,
+  end: onEnd,
+  close: onClose,
+  error: onError,
+  connectError: onConnectError,
+};
+
 /** Every outgoing socket shares this handler object; `data` carries the BunSocket. */
 const outgoingHandlers = {
   binaryType: "uint8array" as const,
@@ -321,6 +357,9 @@ const outgoingHandlers = {
 
 function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> {
   const ep = opts.endpoint;
+  const t = opts.tls;
+  const tlsOpt =
+    t === undefined ? {} : { tls: { cert: t.cert, key: t.key, ca: t.ca, requestCert: t.ca !== undefined, rejectUnauthorized: t.ca !== undefined } };
   // the per-listener handler object; only `open` needs to know the SocketHandler
   const socket = {
     binaryType: "uint8array" as const,
@@ -344,7 +383,7 @@ function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> 
   let endpoint: Endpoint;
   try {
     if (ep.path !== undefined) {
-      server = Bun.listen<BunSocket>({ unix: ep.path, allowHalfOpen: true, socket });
+      server = Bun.listen<BunSocket>({ unix: ep.path, allowHalfOpen: true, socket, ...tlsOpt } as Bun.UnixSocketOptions<BunSocket>);
       if (opts.mode !== undefined) {
         try {
           chmodSync(ep.path, opts.mode);
@@ -360,6 +399,7 @@ function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> 
         port: ep.port,
         allowHalfOpen: true,
         socket,
+        ...tlsOpt,
         // Bun.listen has SO_REUSEPORT (Linux) but no backlog option; opts.backlog is ignored
         ...(opts.reusePort === true ? { reusePort: true } : {}),
       } as Bun.TCPSocketListenOptions<BunSocket>);
@@ -378,20 +418,34 @@ function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> 
   });
 }
 
-function startConnect(s: BunSocket, target: { hostname: string; port: number } | { unix: string }): void {
+function startConnect(s: BunSocket, target: { hostname: string; port: number } | { unix: string }, tls?: TlsOptions, name?: string): void {
   if (s.closing || s.done) return;
   connectDepth++;
   try {
+    const t =
+      tls === undefined
+        ? {}
+        : {
+          tls: {
+            ca: tls.ca,
+            cert: tls.cert,
+            key: tls.key,
+            serverName: tls.serverName ?? name,
+            rejectUnauthorized: tls.verify !== false,
+          },
+        };
+    const socket = tls === undefined ? outgoingHandlers : outgoingTlsHandlers;
     const p =
       "unix" in target
-        ? Bun.connect<BunSocket>({ unix: target.unix, allowHalfOpen: true, data: s, socket: outgoingHandlers })
+        ? Bun.connect<BunSocket>({ unix: target.unix, allowHalfOpen: true, data: s, socket, ...t } as Bun.UnixSocketOptions<BunSocket>)
         : Bun.connect<BunSocket>({
           hostname: target.hostname,
           port: target.port,
           allowHalfOpen: true,
           data: s,
-          socket: outgoingHandlers,
-        });
+          socket,
+          ...t,
+        } as Bun.TCPSocketConnectOptions<BunSocket>);
     // with connectError set Bun does not report the rejection, but a stray one must not escape
     p.then(undefined, ignore);
   } catch (e) {
@@ -413,14 +467,14 @@ function connect(opts: ConnectOptions, handler: SocketHandler): Socket {
   if (opts.keepAlive === true) s.keepAlive = true;
   if (ep.path !== undefined) {
     s.remoteAddress = ep.path;
-    startConnect(s, { unix: ep.path });
+    startConnect(s, { unix: ep.path }, opts.tls);
     return s;
   }
   const host = bareHost(ep.host);
   s.remotePort = ep.port;
   if (isIP(host) !== 0) {
     s.remoteAddress = host;
-    startConnect(s, { hostname: host, port: ep.port });
+    startConnect(s, { hostname: host, port: ep.port }, opts.tls);
     return s;
   }
   lookup(host, (err, address) => {
@@ -431,7 +485,8 @@ function connect(opts: ConnectOptions, handler: SocketHandler): Socket {
       return;
     }
     s.remoteAddress = address;
-    startConnect(s, { hostname: address, port: ep.port });
+    // the certificate names the host, not the address it resolved to
+    startConnect(s, { hostname: address, port: ep.port }, opts.tls, host);
   });
   return s;
 }

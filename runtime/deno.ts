@@ -84,6 +84,7 @@ function releaseBig(b: Uint8Array): void {
 
 /** One Deno connection (or a connect under way) behind the Socket contract. */
 class DenoSocket implements Socket {
+  failure = "";
   ctx: unknown = undefined;
   readonly handler: SocketHandler;
   conn: DenoConn | null = null;
@@ -375,6 +376,7 @@ function tcpListenOptions(host: string, port: number, opts: ListenOptions): Deno
 
 function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> {
   const ep = opts.endpoint;
+  if (opts.tls !== undefined) return Promise.reject(Object.assign(new Error(NO_TLS), { code: "EPROTO" }));
   let l: DenoListener;
   let endpoint: Endpoint;
   try {
@@ -441,9 +443,18 @@ async function acceptLoop(l: DenoListener, handler: SocketHandler, state: { clos
   }
 }
 
+/** TLS is not built for Deno yet: the README says so, and a TLS pool's connects fail saying it. */
+const NO_TLS = "TLS: not available on Deno in this version (use the Bun binary or the Node bundle)";
+
 function connect(opts: ConnectOptions, handler: SocketHandler): Socket {
   const ep = opts.endpoint;
   const s = new DenoSocket(handler);
+  if (opts.tls !== undefined) {
+    s.closing = true;
+    s.failure = NO_TLS;
+    queueMicrotask(() => deliverClose(s, "EPROTO"));
+    return s;
+  }
   if (opts.noDelay !== undefined) s.noDelay = opts.noDelay;
   if (opts.keepAlive === true) s.keepAlive = true;
   let p: Promise<DenoConn>;

@@ -24,6 +24,7 @@
 
 import { chmodSync } from "node:fs";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import {
   bareHost,
   errnoOf,
@@ -56,6 +57,7 @@ let sharedReadBuffer: Buffer | null = null;
 
 /** One node:net socket behind the Socket contract. */
 class NodeSocket implements Socket {
+  failure = "";
   ctx: unknown = undefined;
   readonly raw: RawSocket;
   readonly handler: SocketHandler;
@@ -343,7 +345,15 @@ function onDrain(this: RawSocket): void {
 
 function onError(this: RawSocket, err: Error): void {
   const s = sockOf(this);
-  if (s.err === null) s.err = errnoOf(err, "EIO");
+  if (s.err !== null) return;
+  const code = (err as { code?: unknown }).code;
+  // what is not an errno on a TLS socket is its handshake or its certificate: say which
+  if (this instanceof tls.TLSSocket && errnoOf(err, "EPROTO") === "EPROTO") {
+    s.err = "EPROTO";
+    s.failure = `TLS: ${err.message}${typeof code === "string" ? ` (${code})` : ""}`;
+    return;
+  }
+  s.err = errnoOf(err, "EIO");
 }
 
 function onClose(this: RawSocket): void {
@@ -399,18 +409,33 @@ function onServerError(this: RawServer, err: Error): void {
 
 function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> {
   const ep = opts.endpoint;
+  const t = opts.tls;
   return new Promise<Listener>((resolve, reject) => {
-    const server: RawServer = net.createServer({
-      allowHalfOpen: true,
-      highWaterMark: HIGH_WATER_MARK,
-    });
+    const server: RawServer =
+      t === undefined
+        ? net.createServer({ allowHalfOpen: true, highWaterMark: HIGH_WATER_MARK })
+        : tls.createServer({
+          allowHalfOpen: true,
+          highWaterMark: HIGH_WATER_MARK,
+          cert: t.cert,
+          key: t.key,
+          ca: t.ca,
+          // with a CA, a client must show a certificate it signed
+          requestCert: t.ca !== undefined,
+          rejectUnauthorized: t.ca !== undefined,
+        } as tls.TlsOptions);
     server[kHandler] = handler;
     const failed = (err: Error): void => reject(listenError(err, ep));
     server.once("error", failed);
     server.once("listening", () => {
       server.off("error", failed);
       server.on("error", onServerError);
-      server.on("connection", onConnection);
+      // a TLS client is the handler's once its handshake is done; one that fails it never was
+      if (t === undefined) server.on("connection", onConnection);
+      else {
+        server.on("secureConnection", onConnection);
+        server.on("tlsClientError", ignoreTlsClientError);
+      }
       let endpoint: Endpoint;
       if (ep.path !== undefined) {
         if (opts.mode !== undefined) {
@@ -453,7 +478,39 @@ function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> 
   });
 }
 
+function ignoreTlsClientError(): void {}
+
+/** A TLS connect: node:tls does the handshake, then it is a socket like the others (read by 'data'). */
+function connectTls(opts: ConnectOptions, handler: SocketHandler): Socket {
+  const ep = opts.endpoint;
+  const t = opts.tls!;
+  const host = ep.path === undefined ? bareHost(ep.host) : undefined;
+  const raw = tls.connect({
+    ...(ep.path !== undefined ? { path: ep.path } : { host, port: ep.port }),
+    allowHalfOpen: true,
+    highWaterMark: HIGH_WATER_MARK,
+    ca: t.ca,
+    cert: t.cert,
+    key: t.key,
+    // SNI takes names only; the certificate is still checked against the address
+    servername: t.serverName ?? (host !== undefined && net.isIP(host) === 0 ? host : undefined),
+    rejectUnauthorized: t.verify !== false,
+  } as unknown as tls.ConnectionOptions) as unknown as RawSocket;
+  const s = new NodeSocket(raw, handler);
+  if (ep.path !== undefined) s.remoteAddress = ep.path;
+  raw.setNoDelay(opts.noDelay === true);
+  if (opts.keepAlive === true) raw.setKeepAlive(true);
+  raw.on("secureConnect", onConnect);
+  raw.on("data", onData);
+  raw.on("end", onEnd);
+  raw.on("drain", onDrain);
+  raw.on("error", onError);
+  raw.on("close", onClose);
+  return s;
+}
+
 function connect(opts: ConnectOptions, handler: SocketHandler): Socket {
+  if (opts.tls !== undefined) return connectTls(opts, handler);
   const ep = opts.endpoint;
   if (sharedReadBuffer === null) sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   const raw: RawSocket = new net.Socket({

@@ -29,7 +29,8 @@ export type ErrnoName =
   | "EINVAL"
   | "EMFILE"
   | "EIO"
-  | "EROFS";
+  | "EROFS"
+  | "EPROTO";
 
 /** Event callbacks of a socket. One object serves many sockets. */
 export interface SocketHandler {
@@ -75,12 +76,29 @@ export interface Socket {
   /** Peer address as text ("127.0.0.1", "::1", or the unix path / "" when unknown). */
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** Why it failed, in words, when the errno alone says little (a TLS handshake: "certificate has expired"); "" otherwise. */
+  readonly failure: string;
 }
 
 /** Where to listen or connect: TCP host and port, or a unix socket path. */
 export type Endpoint =
   | { readonly host: string; readonly port: number; readonly path?: undefined }
   | { readonly path: string; readonly host?: undefined; readonly port?: undefined };
+
+/**
+ * TLS for a connect or a listener (ours): certificates and keys as PEM text, read by the caller.
+ * Connect: `ca` replaces the system's trust store, `cert`/`key` are a client certificate,
+ * `serverName` is sent as SNI and checked against the server's certificate (default: the host),
+ * `verify: false` accepts any certificate. Listen: `cert`/`key` are the server's, and with `ca`
+ * every client must show a certificate signed by it.
+ */
+export interface TlsOptions {
+  readonly ca?: string | undefined;
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+  readonly serverName?: string | undefined;
+  readonly verify?: boolean | undefined;
+}
 
 export interface ListenOptions {
   readonly endpoint: Endpoint;
@@ -90,6 +108,8 @@ export interface ListenOptions {
   readonly mode?: number | undefined;
   /** SO_REUSEPORT where the runtime supports it; ignored elsewhere. */
   readonly reusePort?: boolean | undefined;
+  /** Speak TLS to every client (handler.open comes after the handshake). */
+  readonly tls?: TlsOptions | undefined;
 }
 
 export interface Listener {
@@ -103,6 +123,8 @@ export interface ConnectOptions {
   readonly endpoint: Endpoint;
   readonly noDelay?: boolean | undefined;
   readonly keepAlive?: boolean | undefined;
+  /** Speak TLS (handler.open comes after the handshake; a failed one closes with EPROTO). */
+  readonly tls?: TlsOptions | undefined;
 }
 
 export interface TimerHandle {

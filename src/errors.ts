@@ -20,6 +20,7 @@ export const STRERROR: Readonly<Record<ErrnoName, string>> = {
   EMFILE: "Too many open files",
   EIO: "Input/output error",
   EROFS: "Read-only file system",
+  EPROTO: "Protocol error",
 };
 
 /** strerror(err), or "unknown" when no errno was recorded (twemproxy's msg_get_error). */

@@ -10,6 +10,7 @@ import { Context } from "./core/context.ts";
 import { ServerPool } from "./core/pool.ts";
 import { type Proxy, PoolRegistry, proxyInit } from "./core/proxy.ts";
 import { Reloader } from "./core/reload.ts";
+import { loadTls } from "./core/tls.ts";
 import { hashkitInit } from "./hashkit/index.ts";
 import { Logger } from "./log.ts";
 import { memcacheProto } from "./proto/memcache_proto.ts";
@@ -57,7 +58,7 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
     text = null;
   }
   if (o.testConf) {
-    const r = testConfText(text, o.confFile);
+    const r = testConfText(text, o.confFile, undefined, (c) => void loadTls(rt, c));
     for (const l of r.lines) (l.stream === "stdout" ? rt.writeStdout : rt.writeStderr).call(rt, `${l.text}\n`);
     rt.exit(r.code);
   }
@@ -126,7 +127,14 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
   const proxies = new Map<string, Proxy>();
   const registry = new PoolRegistry();
   for (const conf of pools) {
-    const pool = new ServerPool(ctx, conf, conf.redis ? redisProto : memcacheProto);
+    let pool: ServerPool;
+    try {
+      pool = new ServerPool(ctx, conf, conf.redis ? redisProto : memcacheProto);
+    } catch (e) {
+      // a TLS file that cannot be read or is not PEM (core/tls.ts)
+      log.error((e as Error).message);
+      rt.exit(1);
+    }
     registry.add(pool);
     await pool.discover();
     try {

@@ -34,6 +34,7 @@ export const CONF_ERROR_CODES = {
   E_CONF_GROUPS_NOT_REDIS: "ours: sentinels or replicas on a pool without redis: true",
   E_CONF_GROUPS_BOTH: "ours: a pool with both sentinels and replicas",
   E_CONF_SHARD_UNNAMED: "ours: a server without a name in a pool with sentinels (the name is the Sentinel master name)",
+  E_CONF_TLS: "ours: a TLS key without its partner (certificate, key, tls: true), or a TLS file that cannot be read or is not PEM",
   E_CONF_CLUSTER_NOT_REDIS: "ours: redis_cluster on a pool without redis: true",
   E_CONF_CLUSTER_KEY: "ours: hash, hash_tag, distribution, sentinels or replicas on a redis_cluster pool",
   E_CONF_REPLICA_NO_MASTER: "ours: a replica whose name is no server's of the pool (a group without a master)",

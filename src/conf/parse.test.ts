@@ -54,7 +54,8 @@ describe("parseConf() defaults", () => {
         "server_failure_limit", "tcpkeepalive", "reuseport", "servers",
         // ours
         "error_replies", "max_queued_bytes", "health_check", "fail_fast",
-        "sentinels", "sentinel_interval", "replicas", "read_from", "reload_grace", "pinned_connections", "redis_cluster", "cluster_refresh",
+        "sentinels", "sentinel_interval", "replicas", "read_from", "reload_grace", "pinned_connections", "redis_cluster", "cluster_refresh", "tls", "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_server_name",
+        "tls_verify", "listen_tls_cert_file", "listen_tls_key_file", "listen_tls_ca_file",
       ].sort(),
     );
   });

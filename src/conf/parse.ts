@@ -8,7 +8,7 @@
 //   4. no two pools with the same listen text, then the same name            (conf_post_validate)
 
 import type { DistName, HashName } from "../hashkit/types.ts";
-import { type ListenConf, type PoolConf, READ_FROM, type ReadFrom, type ServerConf } from "./types.ts";
+import { type ListenConf, type PoolConf, READ_FROM, type ReadFrom, type ServerConf, type TlsConf } from "./types.ts";
 import { ConfError } from "./errors.ts";
 import type { ConfErrorCode } from "./errors.ts";
 import { loadConfYaml } from "./load.ts";
@@ -76,6 +76,15 @@ export const CONF_KEYS = {
     description: "twemproxy's documented form: list of Sentinel host:port:weight; each server's name is its Sentinel master name",
   },
   sentinel_interval: { kind: "num", default: 1000, description: "ours: msec between Sentinel polls" },
+  tls: { kind: "bool", default: false, description: "ours: speak TLS to the servers (and Sentinels, cluster nodes)" },
+  tls_ca_file: { kind: "string", default: null, description: "ours: PEM CA certificates the servers' certificates must chain to (default: the system's)" },
+  tls_cert_file: { kind: "string", default: null, description: "ours: PEM client certificate shown to the servers" },
+  tls_key_file: { kind: "string", default: null, description: "ours: PEM key of tls_cert_file" },
+  tls_server_name: { kind: "string", default: null, description: "ours: the name sent as SNI and checked in the servers' certificates (default: their host)" },
+  tls_verify: { kind: "bool", default: true, description: "ours: check the servers' certificates; false accepts any (logged as a warning)" },
+  listen_tls_cert_file: { kind: "string", default: null, description: "ours: PEM certificate the listener shows its clients: it speaks TLS" },
+  listen_tls_key_file: { kind: "string", default: null, description: "ours: PEM key of listen_tls_cert_file" },
+  listen_tls_ca_file: { kind: "string", default: null, description: "ours: PEM CA that clients' certificates must chain to: clients without one are refused" },
   redis_cluster: {
     kind: "bool",
     default: false,
@@ -106,6 +115,7 @@ export const CONF_KEYS = {
 
 type ConfKey = keyof typeof CONF_KEYS;
 type NumKey = { [K in ConfKey]: (typeof CONF_KEYS)[K]["kind"] extends "num" ? K : never }[ConfKey];
+type StrKey = { [K in ConfKey]: (typeof CONF_KEYS)[K]["kind"] extends "string" ? K : never }[ConfKey];
 type BoolKey = { [K in ConfKey]: (typeof CONF_KEYS)[K]["kind"] extends "bool" ? K : never }[ConfKey];
 
 function isConfKey(key: string): key is ConfKey {
@@ -121,7 +131,7 @@ interface Draft {
   hash?: HashName;
   hash_tag?: Uint8Array;
   distribution?: DistName;
-  redis_auth?: string;
+  readonly strings: Partial<Record<StrKey, string>>;
   read_from?: ReadFrom;
   readLine?: number;
   readonly nums: Partial<Record<NumKey, number>>;
@@ -190,7 +200,7 @@ type Fail = (code: ConfErrorCode, line: number | null, key: string | null, pool:
 /** conf_parse for one pool: applies each entry in file order (conf_handler + conf_set_*). */
 function readPool(p: RawPool, fail: Fail): Draft {
   if (p.name === "") throw fail("E_CONF_EMPTY_VALUE", p.line, null, null, "empty pool name");
-  const d: Draft = { name: p.name, line: p.line, nums: {}, bools: {}, lists: { servers: [], sentinels: [], replicas: [] } };
+  const d: Draft = { name: p.name, line: p.line, nums: {}, bools: {}, strings: {}, lists: { servers: [], sentinels: [], replicas: [] } };
   for (const e of p.entries) applyEntry(d, e, fail);
   return d;
 }
@@ -241,8 +251,8 @@ function applyEntry(d: Draft, e: RawEntry, fail: Fail): void {
       return;
     }
     case "string":
-      if (d.redis_auth !== undefined) throw dup();
-      d.redis_auth = value;
+      if (d.strings[key as StrKey] !== undefined) throw dup();
+      d.strings[key as StrKey] = value;
       return;
     case "num": {
       const k = key as NumKey;
@@ -298,7 +308,7 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     );
   }
   const redis = bool("redis");
-  if (!redis && d.redis_auth !== undefined) {
+  if (!redis && d.strings.redis_auth !== undefined) {
     throw fail(
       "E_CONF_REDIS_AUTH_NOT_REDIS",
       d.line,
@@ -336,7 +346,7 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     // twemproxy's conf_validate_pool resets this to 0 and never enforces it; we keep and enforce it
     client_connections: num("client_connections"),
     redis,
-    redis_auth: d.redis_auth ?? null,
+    redis_auth: d.strings.redis_auth ?? null,
     redis_db: num("redis_db"),
     preconnect: bool("preconnect"),
     auto_eject_hosts: bool("auto_eject_hosts"),
@@ -355,6 +365,7 @@ function validatePool(d: Draft, fail: Fail): PoolConf {
     reload_grace: num("reload_grace"),
     pinned_connections: num("pinned_connections"),
     redis_cluster: validateCluster(d, redis, bool("redis_cluster"), fail),
+    tls: validateTls(d, bool("tls"), bool("tls_verify"), fail),
     cluster_refresh: num("cluster_refresh"),
     replicas: validateGroups(d, servers, redis, fail),
     read_from: d.read_from ?? CONF_KEYS.read_from.default,
@@ -462,4 +473,32 @@ function validateCluster(d: Draft, redis: boolean, on: boolean, fail: Fail): boo
     );
   }
   return true;
+}
+
+/**
+ * The TLS keys (ours): files are named here and read at start (and by `-t`, test_conf.ts); a key
+ * needs its certificate and the other way round, and the server-side keys need `tls: true`.
+ */
+function validateTls(d: Draft, on: boolean, verify: boolean, fail: Fail): TlsConf | null {
+  const s = d.strings;
+  const pair = (cert: StrKey, key: StrKey) => {
+    if ((s[cert] === undefined) === (s[key] === undefined)) return;
+    const missing = s[cert] === undefined ? cert : key;
+    throw fail("E_CONF_TLS", d.line, missing, d.name, `"${cert}" and "${key}" go together: pool "${d.name}" has one without the other`);
+  };
+  pair("tls_cert_file", "tls_key_file");
+  pair("listen_tls_cert_file", "listen_tls_key_file");
+  if (s.listen_tls_ca_file !== undefined && s.listen_tls_cert_file === undefined) {
+    throw fail("E_CONF_TLS", d.line, "listen_tls_ca_file", d.name, `"listen_tls_ca_file" needs "listen_tls_cert_file" and "listen_tls_key_file": the listener speaks TLS only with a certificate`);
+  }
+  for (const k of ["tls_ca_file", "tls_cert_file", "tls_server_name"] as const) {
+    if (!on && s[k] !== undefined) throw fail("E_CONF_TLS", d.line, k, d.name, `"${k}" needs "tls: true" in pool "${d.name}"`);
+  }
+  if (!on && d.bools.tls_verify !== undefined) throw fail("E_CONF_TLS", d.line, "tls_verify", d.name, `"tls_verify" needs "tls: true" in pool "${d.name}"`);
+  const servers = on
+    ? { ca: s.tls_ca_file ?? null, cert: s.tls_cert_file ?? null, key: s.tls_key_file ?? null, serverName: s.tls_server_name ?? null, verify }
+    : null;
+  const listen =
+    s.listen_tls_cert_file !== undefined ? { cert: s.listen_tls_cert_file, key: s.listen_tls_key_file!, ca: s.listen_tls_ca_file ?? null } : null;
+  return servers === null && listen === null ? null : { servers, listen };
 }

@@ -1,7 +1,7 @@
 // `nutcracker -t`: what to print and the exit code for a configuration file (nc.c nc_test_conf).
 
-import { ConfError } from "./errors.ts";
 import { parseConf } from "./parse.ts";
+import type { PoolConf } from "./types.ts";
 
 /** One line of output, without its trailing newline. */
 export interface TestConfLine {
@@ -36,16 +36,22 @@ export interface TestConfResult {
  * rt.exit(r.code);
  * ```
  */
-export function testConfText(text: string | null, fileName: string, readError?: string): TestConfResult {
+export function testConfText(
+  text: string | null,
+  fileName: string,
+  readError?: string,
+  /** Checks beyond the text (ours: the TLS files exist and are PEM); throws an Error saying why. */
+  check?: (pool: PoolConf) => void,
+): TestConfResult {
   const invalid = `nutcracker: configuration file '${fileName}' syntax is invalid`;
   if (text === null) {
     const why = `Cannot read configuration "${fileName}"${readError !== undefined ? `: ${readError}` : ""}`;
     return { ok: false, code: 1, lines: [{ stream: "stderr", text: invalid }, { stream: "stderr", text: why }] };
   }
   try {
-    parseConf(text, fileName);
+    for (const pool of parseConf(text, fileName)) check?.(pool);
   } catch (e) {
-    if (!(e instanceof ConfError)) throw e;
+    if (!(e instanceof Error)) throw e;
     return { ok: false, code: 1, lines: [{ stream: "stderr", text: invalid }, { stream: "stderr", text: e.message }] };
   }
   return {

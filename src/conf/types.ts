@@ -73,6 +73,8 @@ export interface PoolConf {
   readonly sentinels: readonly ServerConf[];
   /** Ours: ms between Sentinel polls. */
   readonly sentinel_interval: number;
+  /** Ours: TLS to the servers and from the clients (file names; read at start); null for none. */
+  readonly tls: TlsConf | null;
   /** Ours: the servers are seeds of a Redis Cluster (core/cluster.ts). */
   readonly redis_cluster: boolean;
   /** Ours: ms between reads of the cluster's slot map. */
@@ -90,3 +92,15 @@ export interface PoolConf {
 /** Envoy's read policy names: where a shard's reads go. */
 export const READ_FROM = ["master", "prefer_master", "replica", "prefer_replica", "any"] as const;
 export type ReadFrom = (typeof READ_FROM)[number];
+
+/** A pool's TLS (ours), as file names: to its servers, and on its listener. */
+export interface TlsConf {
+  readonly servers: {
+    readonly ca: string | null;
+    readonly cert: string | null;
+    readonly key: string | null;
+    readonly serverName: string | null;
+    readonly verify: boolean;
+  } | null;
+  readonly listen: { readonly cert: string; readonly key: string; readonly ca: string | null } | null;
+}

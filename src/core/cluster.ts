@@ -215,7 +215,7 @@ export class ClusterRouter implements Router {
     const limit = this.pool.conf.timeout > 0 ? Math.min(this.pool.conf.timeout, 1000) : 1000;
     for (const s of candidates) {
       if (this.stopped) return;
-      const c = new CtlConn(this.ctx, s.endpoint);
+      const c = new CtlConn(this.ctx, s.endpoint, null, null, this.pool.tls.servers);
       try {
         let v = await c.call(["CLUSTER", "SHARDS"], limit);
         let map = v instanceof RespError ? null : fromShards(v);

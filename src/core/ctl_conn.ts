@@ -3,7 +3,7 @@
 // Control traffic is a few commands a second, so promises and plain values are fine here; the
 // request path never comes through this file.
 
-import type { Endpoint, Socket, SocketHandler, TimerHandle } from "../../runtime/types.ts";
+import type { Endpoint, Socket, SocketHandler, TimerHandle, TlsOptions } from "../../runtime/types.ts";
 import { RespReader, type RespValue, respCommand } from "../proto/resp_value.ts";
 import type { Context } from "./context.ts";
 
@@ -31,12 +31,13 @@ export class CtlConn {
     endpoint: Endpoint,
     onPush: ((v: RespValue) => void) | null = null,
     onClose: ((c: CtlConn) => void) | null = null,
+    tls?: TlsOptions,
   ) {
     this.ctx = ctx;
     this.endpoint = endpoint;
     this.onPush = onPush;
     this.onClose = onClose;
-    this.sock = ctx.rt.connect({ endpoint, noDelay: true }, ctlHandler);
+    this.sock = ctx.rt.connect({ endpoint, noDelay: true, tls }, ctlHandler);
     this.sock.ctx = this;
     ctx.connOpened();
   }

@@ -97,7 +97,7 @@ export class Liveness {
     if (this.stopped || s.probing || s.nextRetry === 0) return;
     s.probing = true;
     const pc = this.conf;
-    const sock = this.ctx.rt.connect({ endpoint: s.endpoint, noDelay: true }, probeHandler);
+    const sock = this.ctx.rt.connect({ endpoint: s.endpoint, noDelay: true, tls: s.pool.tls.servers }, probeHandler);
     const limit = pc.timeout > 0 ? pc.timeout : 1000;
     const timer = this.ctx.rt.setTimer(limit, () => sock.close());
     this.timers.add(timer);

@@ -9,6 +9,7 @@ import { Liveness } from "./liveness.ts";
 import type { Msg } from "./message.ts";
 import { ContinuumRouter, type Router } from "./router.ts";
 import { ClusterRouter } from "./cluster.ts";
+import { loadTls, type PoolTls } from "./tls.ts";
 import { SentinelWatch } from "./sentinel.ts";
 import { Server } from "./server.ts";
 import { sameEndpoint, type Shard, shardsInit } from "./shard.ts";
@@ -27,6 +28,8 @@ export class ServerPool {
   readonly watch: SentinelWatch | null = null;
   /** The slot map of a `redis_cluster` pool; its servers are then the cluster's masters. */
   readonly cluster: ClusterRouter | null = null;
+  /** TLS to the servers and on the listener, files read (core/tls.ts). */
+  readonly tls: PoolTls;
   /** Clients subscribed to a channel or pattern now (redis_pubsub.ts). */
   subscribed = 0;
   /** Client connections open now, and those turned away over `client_connections`. */
@@ -46,6 +49,11 @@ export class ServerPool {
   constructor(ctx: Context, conf: PoolConf, proto: Proto, carry?: ServerPool) {
     this.conf = conf;
     this.proto = proto;
+    // a file that cannot be read fails the start (or the reload) here, before any connection
+    this.tls = loadTls(ctx.rt, conf);
+    if (this.tls.servers?.verify === false) {
+      ctx.log.warn(`pool '${conf.name}': tls_verify is false: the servers' certificates are not checked`);
+    }
     this.stats = carry?.stats ?? new Float64Array(POOL_FIELDS.length);
     this.latency = carry?.latency ?? new LatencyHistogram();
     this.commands = carry?.commands ?? new Float64Array(proto.commandNames.length);
@@ -59,7 +67,7 @@ export class ServerPool {
       this.shards = g.shards;
       this.router = g.router;
       if (conf.sentinels.length > 0) {
-        this.watch = new SentinelWatch(ctx, conf.name, conf.sentinels, g.shards, conf.sentinel_interval, conf.timeout);
+        this.watch = new SentinelWatch(ctx, conf.name, conf.sentinels, g.shards, conf.sentinel_interval, conf.timeout, this.tls.servers);
       }
     } else this.router = new ContinuumRouter(ctx, conf, this.servers, this.liveness);
   }

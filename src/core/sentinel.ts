@@ -7,7 +7,7 @@
 // answering, the shards keep the last topology they had. predixy polls, camellia subscribes;
 // this does both (../shared/REFERENCES.md).
 
-import type { Endpoint, TimerHandle } from "../../runtime/types.ts";
+import type { Endpoint, TimerHandle, TlsOptions } from "../../runtime/types.ts";
 import type { ServerConf } from "../conf/types.ts";
 import { RespError, type RespValue } from "../proto/resp_value.ts";
 import { type Context, LOG_INFO } from "./context.ts";
@@ -38,7 +38,19 @@ export class SentinelWatch {
   private first = true;
   private stopped = false;
 
-  constructor(ctx: Context, pool: string, sentinels: readonly ServerConf[], shards: readonly Shard[], interval: number, timeout: number) {
+  /** The pool's TLS: Sentinels of TLS servers speak it too. */
+  private readonly tls: TlsOptions | undefined;
+
+  constructor(
+    ctx: Context,
+    pool: string,
+    sentinels: readonly ServerConf[],
+    shards: readonly Shard[],
+    interval: number,
+    timeout: number,
+    tls?: TlsOptions,
+  ) {
+    this.tls = tls;
     this.ctx = ctx;
     this.pool = pool;
     this.sentinels = sentinels;
@@ -120,7 +132,7 @@ export class SentinelWatch {
 
   /** One round trip to the Sentinel at `ep`: every shard's master and replicas, applied only if all came. */
   private async ask(ep: Endpoint): Promise<void> {
-    if (this.conn === null || this.conn.closed) this.conn = new CtlConn(this.ctx, ep);
+    if (this.conn === null || this.conn.closed) this.conn = new CtlConn(this.ctx, ep, null, null, this.tls);
     const c = this.conn;
     const calls: Promise<RespValue>[] = [];
     for (const name of this.shards.keys()) {
@@ -155,6 +167,7 @@ export class SentinelWatch {
       (c) => {
         if (this.sub === c) this.sub = null;
       },
+      this.tls,
     );
     this.sub = sub;
     // the subscription's confirmation and messages all arrive as pushes

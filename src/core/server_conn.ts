@@ -117,7 +117,7 @@ export class ServerConn implements Flushable, MsgSink {
   open(): void {
     const s = this.server;
     if (this.ctx.log.enabled(LOG_VERB)) this.ctx.log.debug(LOG_VERB, `connecting s ${this.id} to server '${this.pname}'`);
-    const sock = this.ctx.rt.connect({ endpoint: s.endpoint, noDelay: true, keepAlive: s.keepAlive }, serverHandler);
+    const sock = this.ctx.rt.connect({ endpoint: s.endpoint, noDelay: true, keepAlive: s.keepAlive, tls: s.pool.tls.servers }, serverHandler);
     this.ctx.connOpened();
     sock.ctx = this;
     this.sock = sock;
@@ -408,7 +408,9 @@ export const serverHandler: SocketHandler = {
   close(sock, err) {
     const c = connOf(sock);
     c.server.ctx.tick();
-    if (err !== null && !c.closed) c.server.ctx.log.error(`server '${c.pname}' on s ${c.id}: ${err}`);
+    if (err !== null && !c.closed) {
+      c.server.ctx.log.error(`server '${c.pname}' on s ${c.id}: ${err}${sock.failure !== "" ? ` (${sock.failure})` : ""}`);
+    }
     c.close(err);
     c.server.ctx.flushDirty();
   },

@@ -192,6 +192,7 @@ export class FakeServer {
 
 /** The core's Socket; `peer` is the test's end. */
 export class MemSocket implements Socket {
+  failure = "";
   ctx: unknown = undefined;
   readonly rt: MemRuntime;
   readonly handler: SocketHandler;
