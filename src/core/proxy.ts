@@ -73,7 +73,7 @@ export class PoolRegistry {
 }
 
 /** Bind the pool's `listen:` address; rejects with an errno-coded Error (EADDRINUSE...). */
-export async function proxyInit(ctx: Context, pool: ServerPool): Promise<Proxy> {
+export async function proxyInit(ctx: Context, pool: ServerPool, preconnect = true): Promise<Proxy> {
   const c = pool.conf;
   const proxy = new Proxy(pool);
   proxy.bind(
@@ -88,6 +88,7 @@ export async function proxyInit(ctx: Context, pool: ServerPool): Promise<Proxy> 
       `listening on '${c.listen.pname}' in ${pool.proto.name} pool '${c.name}' with ${pool.servers.length} servers`,
     );
   }
-  if (c.preconnect) pool.preconnect();
+  // a reload preconnects once the new pool has adopted the old one's connections
+  if (c.preconnect && preconnect) pool.preconnect();
   return proxy;
 }

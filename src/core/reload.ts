@@ -75,7 +75,8 @@ export class Reloader {
     try {
       text = ctx.rt.readTextFile(this.file);
     } catch {
-      return this.refuse(why, `Cannot open configuration file "${this.file}"`, t0);
+      // as -t words it (test_conf.ts)
+      return this.refuse(why, `Cannot read configuration "${this.file}"`, t0);
     }
     let confs: PoolConf[];
     try {
@@ -100,13 +101,17 @@ export class Reloader {
         steps.push(step);
         await next.discover();
         if (old === null || old.pool.conf.listen.pname !== conf.listen.pname) {
-          (step as { bound: Proxy | null }).bound = await proxyInit(ctx, next);
+          (step as { bound: Proxy | null }).bound = await proxyInit(ctx, next, false);
+          ctx.connOpened(); // listeners count among the connections, as at start
         }
       }
     } catch (e) {
       // a listen address taken, most likely: undo what was bound, change nothing
       for (const s of steps) {
-        s.bound?.close();
+        if (s.bound !== null) {
+          s.bound.close();
+          ctx.connClosed();
+        }
         s.next.stop();
       }
       const code = (e as { code?: string }).code;
@@ -160,17 +165,19 @@ export class Reloader {
     if (old === null) {
       this.registry.add(next);
       this.proxies.set(s.conf.name, bound!);
+      if (s.conf.preconnect) next.preconnect();
       return;
     }
     const prev = old.pool;
     next.adopt(prev);
     old.swap(next);
-    // proxyInit preconnects a pool it binds; one that keeps its listener does it here, after adopting
-    if (bound === null && s.conf.preconnect) next.preconnect();
+    // after adopting, so the connections kept count against server_connections first
+    if (s.conf.preconnect) next.preconnect();
     if (bound !== null) {
       // a new listen address: it listens already; the old one closes, its clients move over
       bound.adoptClients(old);
       old.close();
+      this.ctx.connClosed();
       this.proxies.set(s.conf.name, bound);
     }
     this.registry.replace(prev, next);
@@ -182,6 +189,7 @@ export class Reloader {
     const proxy = this.proxies.get(name)!;
     this.proxies.delete(name);
     proxy.close();
+    this.ctx.connClosed();
     const pool = proxy.pool;
     this.registry.remove(pool);
     const grace = pool.conf.reload_grace;
