@@ -328,7 +328,6 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
     if (this.recheck !== null) this.ctx.rt.clearTimer(this.recheck);
     this.pool.nclients--;
     this.proxy.clients.delete(this);
-    this.pins?.closed();
     const msgs = this.ctx.msgs;
     const q = this.outq;
     for (let m = q.shift(); m !== undefined; m = q.shift()) {
@@ -356,6 +355,8 @@ export class ClientConn implements Flushable, MsgSink, ReqOwner, ReqClient {
       msgs.put(this.rmsg);
       this.rmsg = null;
     }
+    // after the loop above marked what is pending as swallowed: releasing the pinned connections frees it
+    this.pins?.closed();
     if (graceful) this.sock.end();
     else this.sock.close();
   }
@@ -414,6 +415,12 @@ export function clientHandler(ctx: Context, proxy: Proxy): SocketHandler {
       }
       c.eof = true;
       c.pool.stats[SP.client_eof]!++;
+      // a blocking pop (or a MULTI) left waiting would take a value nobody reads: redis frees such a client on EOF
+      if (c.pins !== null && c.pins.holding) {
+        c.close();
+        ctx.flushDirty();
+        return;
+      }
       ctx.markDirty(c);
       ctx.flushDirty();
     },

@@ -78,6 +78,11 @@ export class RedisPins implements PinSession, PinOwner {
     this.subs = new RedisSubscriptions(this);
   }
 
+  get holding(): boolean {
+    for (const c of this.cmd.values()) if (c.outq.length + c.inq.length > 0) return true;
+    return false;
+  }
+
   get mode(): boolean {
     return this.multi || (this.subs.subscribed && !this.client.resp3);
   }

@@ -51,6 +51,8 @@ export interface PinSession {
   readonly mode: boolean;
   /** The client is gone: release every pinned connection. */
   closed(): void;
+  /** A command is pending on one of its pinned command connections (a blocking pop, a transaction). */
+  readonly holding: boolean;
 }
 
 /** Proto.fanTarget: a request for the one server its key picks, or for every server of the pool. */
