@@ -57,6 +57,11 @@ function writeStderr(text: string): void {
 /** One Bun socket (or a connect still under way) behind the Socket contract. */
 class BunSocket implements Socket {
   failure = "";
+  /** A TLS connect: its certificate is checked (verify), and its handshake has a deadline. */
+  tls: TlsOptions | null = null;
+  handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The TCP socket of a TLS connect whose handshake is not done yet. */
+  tcp: RawSocket | null = null;
   ctx: unknown = undefined;
   readonly handler: SocketHandler;
   /** null until Bun reports the connection open. */
@@ -268,7 +273,15 @@ function onClose(raw: RawSocket, error?: Error): void {
 
 function onError(raw: RawSocket, error: Error): void {
   const s = raw.data;
-  if (s !== undefined && s.err === null) s.err = errnoOf(error, "EIO");
+  if (s === undefined || s.err !== null) return;
+  // on a TLS socket what is no errno is the handshake or an alert (a certificate required...): say which
+  if (s.tls !== null && errnoOf(error, "EPROTO") === "EPROTO") {
+    s.err = "EPROTO";
+    const code = (error as { code?: unknown }).code;
+    s.failure = `TLS: ${error.message}${typeof code === "string" ? ` (${code})` : ""}`;
+    return;
+  }
+  s.err = errnoOf(error, "EIO");
 }
 
 /**
@@ -319,8 +332,13 @@ function onHandshake(raw: RawSocket, success: boolean, authorizationError: Error
     return;
   }
   const s = raw.data;
+  if (s.handshakeTimer !== null) {
+    clearTimeout(s.handshakeTimer);
+    s.handshakeTimer = null;
+  }
   if (s.closing || s.done) return;
-  if (!success || authorizationError !== null) {
+  // with tls_verify false a certificate that does not verify is accepted, as node:tls does
+  if (!success || (authorizationError !== null && s.tls?.verify !== false)) {
     s.failure = `TLS: ${authorizationError?.message ?? "handshake failed"}${(authorizationError as { code?: string } | null)?.code !== undefined ? ` (${(authorizationError as { code?: string }).code})` : ""}`;
     s.closing = true;
     raw.terminate();
@@ -333,7 +351,9 @@ function onHandshake(raw: RawSocket, success: boolean, authorizationError: Error
 /** TLS sockets: as below, but opened by the handshake. */
 const outgoingTlsHandlers = {
   binaryType: "uint8array" as const,
-  open: ignore,
+  open(raw: RawSocket): void {
+    raw.data.tcp = raw;
+  },
   handshake: onHandshake,
   data: onData,
   drain: onDrain,
@@ -435,6 +455,19 @@ function startConnect(s: BunSocket, target: { hostname: string; port: number } |
           },
         };
     const socket = tls === undefined ? outgoingHandlers : outgoingTlsHandlers;
+    if (tls !== undefined) {
+      s.tls = tls;
+      const ms = tls.handshakeMs ?? 1000;
+      // a plain-text server never answers the ClientHello
+      s.handshakeTimer = setTimeout(() => {
+        s.handshakeTimer = null;
+        if (s.closing || s.done) return;
+        s.failure = `TLS: no handshake within ${ms} ms (is the server speaking TLS?)`;
+        s.closing = true;
+        (s.raw ?? s.tcp)?.terminate();
+        deliverClose(s, "EPROTO");
+      }, ms);
+    }
     const p =
       "unix" in target
         ? Bun.connect<BunSocket>({ unix: target.unix, allowHalfOpen: true, data: s, socket, ...t } as Bun.UnixSocketOptions<BunSocket>)

@@ -323,7 +323,10 @@ function onSharedRead(this: RawSocket, n: number, buf: Buffer): boolean {
 }
 
 function onEnd(this: RawSocket): void {
-  deliverEnd(sockOf(this));
+  const s = sockOf(this);
+  // after an error (a TLS alert is read as one) the close that follows carries it: no half-close first
+  if (s.err !== null) return;
+  deliverEnd(s);
 }
 
 function deliverEnd(s: NodeSocket): void {
@@ -480,6 +483,14 @@ function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> 
 
 function ignoreTlsClientError(): void {}
 
+/** When the caller gives no handshake limit. */
+const HANDSHAKE_MS = 1000;
+
+function onSecureConnect(this: RawSocket): void {
+  this.setTimeout(0);
+  onConnect.call(this);
+}
+
 /** A TLS connect: node:tls does the handshake, then it is a socket like the others (read by 'data'). */
 function connectTls(opts: ConnectOptions, handler: SocketHandler): Socket {
   const ep = opts.endpoint;
@@ -500,7 +511,15 @@ function connectTls(opts: ConnectOptions, handler: SocketHandler): Socket {
   if (ep.path !== undefined) s.remoteAddress = ep.path;
   raw.setNoDelay(opts.noDelay === true);
   if (opts.keepAlive === true) raw.setKeepAlive(true);
-  raw.on("secureConnect", onConnect);
+  // a plain-text server never answers the ClientHello: give up after the limit, saying so
+  raw.setTimeout(t.handshakeMs ?? HANDSHAKE_MS, () => {
+    if (s.err === null) {
+      s.err = "EPROTO";
+      s.failure = `TLS: no handshake within ${t.handshakeMs ?? HANDSHAKE_MS} ms (is the server speaking TLS?)`;
+    }
+    raw.destroy();
+  });
+  raw.once("secureConnect", onSecureConnect);
   raw.on("data", onData);
   raw.on("end", onEnd);
   raw.on("drain", onDrain);

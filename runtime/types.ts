@@ -98,6 +98,8 @@ export interface TlsOptions {
   readonly key?: string | undefined;
   readonly serverName?: string | undefined;
   readonly verify?: boolean | undefined;
+  /** Connect: ms the handshake may take before the connection fails with EPROTO (a plain-text server never answers one). */
+  readonly handshakeMs?: number | undefined;
 }
 
 export interface ListenOptions {

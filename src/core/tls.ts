@@ -42,6 +42,8 @@ export function loadTls(rt: Runtime, conf: PoolConf): PoolTls {
           key: read("tls_key_file", s.key),
           serverName: s.serverName ?? undefined,
           verify: s.verify,
+          // the pool's timeout bounds a handshake too; without one, a second
+          handshakeMs: conf.timeout > 0 ? conf.timeout : 1000,
         },
     listen:
       l === null ? undefined : { cert: read("listen_tls_cert_file", l.cert), key: read("listen_tls_key_file", l.key), ca: read("listen_tls_ca_file", l.ca) },
