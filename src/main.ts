@@ -1,6 +1,6 @@
 // Program start: flags → configuration → logger, pid file, signals → pools and listeners (nc.c main).
 
-import type { Listener, Runtime } from "../runtime/types.ts";
+import type { Runtime } from "../runtime/types.ts";
 import { parseCli, usageText, versionText, type CliOptions } from "./cli.ts";
 import { ConfError } from "./conf/errors.ts";
 import { parseConf } from "./conf/parse.ts";
