@@ -130,10 +130,11 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
   }
 
   // groups in order of first key; scratch arrays reused across requests (no allocation per key)
+  const by: readonly unknown[] = bySlot ? keyOf : serverOfKey;
   let ngroups = 0;
   for (let k = 0; k < nkeys; k++) {
     const s = serverOfKey[k]!;
-    const key = bySlot ? keyOf[k] : s;
+    const key = by[k];
     let g = 0;
     while (g < ngroups && groupKey[g] !== key) g++;
     if (g === ngroups) {

@@ -44,6 +44,7 @@ export class ContinuumRouter implements Router {
   private readonly liveness: Liveness;
   private readonly hash: HashFn;
   private readonly failFast: boolean;
+  private readonly tag: Uint8Array | null;
   /** Servers the continuum was built from: all but the ejected ones. */
   private live: Server[];
   private continuum: Continuum;
@@ -55,6 +56,7 @@ export class ContinuumRouter implements Router {
     this.liveness = liveness;
     this.hash = HASH_CODEC[conf.hash].fn;
     this.failFast = conf.fail_fast;
+    this.tag = conf.hash_tag;
     this.live = servers.slice();
     this.continuum = buildContinuum(conf.distribution, this.live.map((s) => s.conf));
   }
@@ -64,7 +66,7 @@ export class ContinuumRouter implements Router {
     const lv = this.liveness;
     if (lv.nextReturn !== 0 && this.ctx.rt.now() > lv.nextReturn) this.rebuild();
     const live = this.live;
-    const s = live.length <= 1 ? live[0] : live[this.continuum.dispatch(this.keyHash(msg, k))];
+    const s = live.length <= 1 ? live[0] : live[this.continuum.dispatch(msgKeyHash(this.hash, this.tag, msg, k))];
     // fail_fast keeps ejected servers in the continuum: their keys fail instead of moving
     if (s === undefined || (s.nextRetry !== 0 && this.failFast)) return null;
     return s;
@@ -78,11 +80,6 @@ export class ContinuumRouter implements Router {
     if (this.ctx.log.enabled(LOG_INFO)) {
       this.ctx.log.debug(LOG_INFO, `pool '${this.conf.name}' has ${live.length} of ${this.servers.length} servers live`);
     }
-  }
-
-  /** Hash of key `k` with hash_tag applied. */
-  keyHash(msg: Msg, k: number): number {
-    return msgKeyHash(this.hash, this.conf.hash_tag, msg, k);
   }
 }
 
