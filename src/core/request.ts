@@ -84,62 +84,42 @@ function reqRewriteWhole(ctx: Context, pool: ServerPool, msg: Msg, nkeys: number
   msgs.put(tmp);
 }
 
+const groupServer: (Server | null)[] = [];
+const groupKeys: number[][] = [];
+/** A cluster's slot of each key, and of each group (reqFragmentBySlot). */
+const slotOfKey: number[] = [];
+const groupSlot: number[] = [];
+
 /**
  * Split a multi-key request into one fragment per server, keys in request order within each.
  * Returns false when every key lives on the same server: the request then goes whole.
  */
-const groupServer: (Server | null)[] = [];
-/** What each group is keyed by: its server, or its slot for a router that splits by slot (a cluster). */
-const groupKey: unknown[] = [];
-const keyOf: unknown[] = [];
-const groupKeys: number[][] = [];
-
 function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): boolean {
   const fan = pool.proto.fanTarget(msg, pool.servers.length);
   if (fan !== FAN_NONE) {
     reqFanout(ctx, pool, client, msg, fan);
     return true;
   }
+  const router = pool.router;
+  if (router.slotOf !== undefined) return reqFragmentBySlot(ctx, pool, client, msg);
   const nkeys = msg.keys.length / 3;
   clear(serverOfKey);
   let same = true;
-  const router = pool.router;
-  const bySlot = router.slotOf !== undefined;
   for (let k = 0; k < nkeys; k++) {
     const s = router.route(msg, k);
     serverOfKey.push(s);
     if (s !== serverOfKey[0]) same = false;
   }
-  if (bySlot) {
-    clear(keyOf);
-    for (let k = 0; k < nkeys; k++) {
-      const slot = router.slotOf!(msg, k);
-      keyOf.push(slot);
-      if (slot !== keyOf[0]) same = false;
-    }
-  }
-  if (same) {
-    msg.multikey = true;
-    if (!pool.proto.rewritesWhole) return false;
-    reqRewriteWhole(ctx, pool, msg, nkeys);
-    // its key positions are gone with its old bytes: send it where they pointed
-    const s = serverOfKey[0]!;
-    if (s === null) reqForwardError(client, msg, "ECONNREFUSED");
-    else s.conn(client.resp3).enqueue(msg);
-    return true;
-  }
+  if (same) return reqWhole(ctx, pool, client, msg, nkeys);
 
   // groups in order of first key; scratch arrays reused across requests (no allocation per key)
-  const by: readonly unknown[] = bySlot ? keyOf : serverOfKey;
   let ngroups = 0;
   for (let k = 0; k < nkeys; k++) {
     const s = serverOfKey[k]!;
-    const key = by[k];
     let g = 0;
-    while (g < ngroups && groupKey[g] !== key) g++;
+    while (g < ngroups && groupServer[g] !== s) g++;
     if (g === ngroups) {
       groupServer[g] = s;
-      groupKey[g] = key;
       if (groupKeys.length === g) groupKeys.push([]);
       else clear(groupKeys[g]!);
       ngroups++;
@@ -147,6 +127,60 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
     groupKeys[g]!.push(k);
     msg.fragMap.push(g);
   }
+  reqSendGroups(ctx, pool, client, msg, ngroups);
+  return true;
+}
+
+/** Every key on one server (one slot): the request goes whole, or as its one fragment's bytes (Proto.rewritesWhole). */
+function reqWhole(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg, nkeys: number): boolean {
+  msg.multikey = true;
+  if (!pool.proto.rewritesWhole) return false;
+  reqRewriteWhole(ctx, pool, msg, nkeys);
+  // its key positions are gone with its old bytes: send it where they pointed
+  const s = serverOfKey[0]!;
+  if (s === null) reqForwardError(client, msg, "ECONNREFUSED");
+  else s.conn(client.resp3).enqueue(msg);
+  return true;
+}
+
+/**
+ * A cluster's split: one fragment per slot, not per server, since a node refuses one request
+ * whose keys are in several slots (Router.slotOf). Kept apart so the plain path stays as it was.
+ */
+function reqFragmentBySlot(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg): boolean {
+  const router = pool.router;
+  const nkeys = msg.keys.length / 3;
+  clear(serverOfKey);
+  clear(slotOfKey);
+  let same = true;
+  for (let k = 0; k < nkeys; k++) {
+    serverOfKey.push(router.route(msg, k));
+    const slot = router.slotOf!(msg, k);
+    slotOfKey.push(slot);
+    if (slot !== slotOfKey[0]) same = false;
+  }
+  if (same) return reqWhole(ctx, pool, client, msg, nkeys);
+  let ngroups = 0;
+  for (let k = 0; k < nkeys; k++) {
+    const slot = slotOfKey[k]!;
+    let g = 0;
+    while (g < ngroups && groupSlot[g] !== slot) g++;
+    if (g === ngroups) {
+      groupServer[g] = serverOfKey[k]!;
+      groupSlot[g] = slot;
+      if (groupKeys.length === g) groupKeys.push([]);
+      else clear(groupKeys[g]!);
+      ngroups++;
+    }
+    groupKeys[g]!.push(k);
+    msg.fragMap.push(g);
+  }
+  reqSendGroups(ctx, pool, client, msg, ngroups);
+  return true;
+}
+
+/** Build each group's fragment (groupServer, groupKeys) and send it to its server. */
+function reqSendGroups(ctx: Context, pool: ServerPool, client: ClientConn, msg: Msg, ngroups: number): void {
   const msgs = ctx.msgs;
   for (let g = 0; g < ngroups; g++) {
     const frag = msgs.get(true, client);
@@ -165,10 +199,8 @@ function reqFragment(ctx: Context, pool: ServerPool, client: ClientConn, msg: Ms
   for (let g = 0; g < ngroups; g++) {
     const s = groupServer[g]!;
     groupServer[g] = null;
-    groupKey[g] = null;
     const frag = msg.frags[g]!;
     if (s === null) reqForwardError(client, frag, "ECONNREFUSED");
     else s.conn(client.resp3).enqueue(frag);
   }
-  return true;
 }
