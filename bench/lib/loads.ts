@@ -22,6 +22,8 @@ export interface Load {
   readonly op: Op;
   readonly servers: 1 | 2;
   readonly depth: 1 | 16;
+  /** Every key in this {hash tag} (one cluster slot): bench/cluster.ts's like-for-like MGET. */
+  readonly tag?: string;
 }
 
 /** Every load the harness knows, in report order. */
@@ -95,7 +97,9 @@ export function clientArgv(load: Load, port: number, n: number, maxSeconds: numb
     return [bin, "127.0.0.1", String(port), String(CLIENTS), String(load.depth), String(n), load.op, String(VALUE_BYTES), String(KEYSPACE), String(maxSeconds)];
   }
   const base = ["redis-benchmark", "-h", "127.0.0.1", "-p", String(port), "-c", String(CLIENTS), "-d", String(VALUE_BYTES), "-r", String(KEYSPACE), "-P", String(load.depth), "-n", String(n), "--csv"];
-  if (load.op === "mget10") return [...base, "MGET", ...Array.from({ length: 10 }, () => "key:__rand_int__")];
+  const key = load.tag === undefined ? "key:__rand_int__" : `{${load.tag}}key:__rand_int__`;
+  if (load.op === "mget10") return [...base, "MGET", ...Array.from({ length: 10 }, () => key)];
+  if (load.tag !== undefined) return [...base, load.op.toUpperCase(), key, ...(load.op === "set" ? ["x".repeat(VALUE_BYTES)] : [])];
   return [...base, "-t", load.op];
 }
 
