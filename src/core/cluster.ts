@@ -79,7 +79,11 @@ export class ClusterRouter implements Router {
   }
 
   route(msg: Msg, k: number): Server | null {
-    const m = this.slots[this.slotOf(msg, k)] ?? this.pool.servers[0] ?? null;
+    return this.routeSlot(msg, this.slotOf(msg, k));
+  }
+
+  routeSlot(msg: Msg, slot: number): Server | null {
+    const m = this.slots[slot] ?? this.pool.servers[0] ?? null;
     if (m === null || !this.readReplicas || this.pool.proto.writes[msg.type] !== 0) return m;
     const reps = this.replicasOf.get(m);
     if (reps === undefined || reps.length === 0) return m;

@@ -154,8 +154,8 @@ function reqFragmentBySlot(ctx: Context, pool: ServerPool, client: ClientConn, m
   clear(slotOfKey);
   let same = true;
   for (let k = 0; k < nkeys; k++) {
-    serverOfKey.push(router.route(msg, k));
     const slot = router.slotOf!(msg, k);
+    serverOfKey.push(router.routeSlot!(msg, slot));
     slotOfKey.push(slot);
     if (slot !== slotOfKey[0]) same = false;
   }

@@ -33,6 +33,8 @@ export interface Router {
    * node refuses one request whose keys are in several slots.
    */
   slotOf?(msg: Msg, k: number): number;
+  /** With slotOf: where a request of `msg`'s kind for `slot` goes (route() without hashing again). */
+  routeSlot?(msg: Msg, slot: number): Server | null;
 }
 
 /** twemproxy's routing: the pool's hash and hash_tag over a ketama, modula or random continuum of the live servers. */
