@@ -18,6 +18,7 @@
 //     ("The `--unstable-net` flag must be provided"), so it is only passed when the unstable net
 //     APIs are present (Deno.listenDatagram exists only then).
 //   - a unix listener removes its socket file on close(); an existing file gives AddrInUse.
+//   - TLS (connectTls, startTls, listenTls) and what Deno cannot do there: runtime/tls_deno.ts.
 
 import {
   bareHost,
@@ -31,6 +32,7 @@ import {
   WRITE_GATHER_MAX,
 } from "./common.ts";
 import { denoProcessRuntime, writeStderr } from "./process_deno.ts";
+import { connectTls, listenTls } from "./tls_deno.ts";
 import type { ConnectOptions, Endpoint, ErrnoName, Listener, ListenOptions, Runtime, Socket, SocketHandler } from "./types.ts";
 
 // The part of lib.deno this file uses, so that it type-checks without Deno's own types.
@@ -40,7 +42,7 @@ interface DenoAddr {
   readonly port?: number;
   readonly path?: string;
 }
-interface DenoConn {
+export interface DenoConn {
   read(p: Uint8Array): Promise<number | null>;
   write(p: Uint8Array): Promise<number>;
   closeWrite(): Promise<void>;
@@ -49,7 +51,7 @@ interface DenoConn {
   setNoDelay?(noDelay?: boolean): void;
   setKeepAlive?(keepAlive?: boolean): void;
 }
-interface DenoListener {
+export interface DenoListener {
   accept(): Promise<DenoConn>;
   close(): void;
   readonly addr: DenoAddr;
@@ -83,7 +85,7 @@ function releaseBig(b: Uint8Array): void {
 }
 
 /** One Deno connection (or a connect under way) behind the Socket contract. */
-class DenoSocket implements Socket {
+export class DenoSocket implements Socket {
   failure = "";
   ctx: unknown = undefined;
   readonly handler: SocketHandler;
@@ -224,7 +226,7 @@ function teardown(s: DenoSocket): void {
   }
 }
 
-function deliverClose(s: DenoSocket, err: ErrnoName | null): void {
+export function deliverClose(s: DenoSocket, err: ErrnoName | null): void {
   if (s.done) return;
   s.done = true;
   try {
@@ -368,7 +370,7 @@ async function sendFin(s: DenoSocket, conn: DenoConn): Promise<void> {
   if (s.peerEnded) finish(s);
 }
 
-function tcpListenOptions(host: string, port: number, opts: ListenOptions): DenoTcpListenOptions {
+export function tcpListenOptions(host: string, port: number, opts: ListenOptions): DenoTcpListenOptions {
   const o: DenoTcpListenOptions = { hostname: host, port, transport: "tcp", tcpBacklog: opts.backlog };
   if (opts.reusePort === true && typeof Deno.listenDatagram === "function") o.reusePort = true;
   return o;
@@ -376,7 +378,7 @@ function tcpListenOptions(host: string, port: number, opts: ListenOptions): Deno
 
 function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> {
   const ep = opts.endpoint;
-  if (opts.tls !== undefined) return Promise.reject(Object.assign(new Error(NO_TLS), { code: "EPROTO" }));
+  if (opts.tls !== undefined) return listenTls(opts, handler);
   let l: DenoListener;
   let endpoint: Endpoint;
   try {
@@ -399,7 +401,7 @@ function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> 
     return Promise.reject(listenError(e, ep));
   }
   const state = { closed: false };
-  void acceptLoop(l, handler, state);
+  void acceptLoop(l, handler, state, adoptAccepted);
   return Promise.resolve({
     endpoint,
     close() {
@@ -414,7 +416,8 @@ function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> 
   });
 }
 
-async function acceptLoop(l: DenoListener, handler: SocketHandler, state: { closed: boolean }): Promise<void> {
+/** Accept until closed; each connection goes to `accepted` (adoptAccepted, or TLS's handshake first). */
+export async function acceptLoop(l: DenoListener, handler: SocketHandler, state: { closed: boolean }, accepted: (conn: DenoConn, handler: SocketHandler) => void): Promise<void> {
   for (;;) {
     let conn: DenoConn;
     try {
@@ -432,29 +435,26 @@ async function acceptLoop(l: DenoListener, handler: SocketHandler, state: { clos
       conn.close();
       return;
     }
-    const s = new DenoSocket(handler);
-    try {
-      s.attach(conn);
-      handler.open(s);
-    } catch (e) {
-      s.fail("open", e);
-    }
-    s.start(conn);
+    accepted(conn, handler);
   }
 }
 
-/** TLS is not built for Deno yet: the README says so, and a TLS pool's connects fail saying it. */
-const NO_TLS = "TLS: not available on Deno in this version (use the Bun binary or the Node bundle)";
+/** An accepted connection becomes the handler's socket. */
+export function adoptAccepted(conn: DenoConn, handler: SocketHandler): void {
+  const s = new DenoSocket(handler);
+  try {
+    s.attach(conn);
+    handler.open(s);
+  } catch (e) {
+    s.fail("open", e);
+  }
+  s.start(conn);
+}
 
 function connect(opts: ConnectOptions, handler: SocketHandler): Socket {
+  if (opts.tls !== undefined) return connectTls(opts, handler);
   const ep = opts.endpoint;
   const s = new DenoSocket(handler);
-  if (opts.tls !== undefined) {
-    s.closing = true;
-    s.failure = NO_TLS;
-    queueMicrotask(() => deliverClose(s, "EPROTO"));
-    return s;
-  }
   if (opts.noDelay !== undefined) s.noDelay = opts.noDelay;
   if (opts.keepAlive === true) s.keepAlive = true;
   let p: Promise<DenoConn>;
