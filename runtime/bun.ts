@@ -34,6 +34,7 @@ import {
 import {
   processRuntime,
   spawnDetachedArgv,
+  spawnWorkerArgv,
   writeAllSync,
 } from "./process_node.ts";
 import type {
@@ -554,6 +555,11 @@ export function createBunRuntime(): Runtime {
       // a compiled binary is its own entry; `bun [flags] x.ts` needs the flags and the script
       const self = isCompiled() ? [process.execPath] : [process.execPath, ...process.execArgv, Bun.main];
       return spawnDetachedArgv([...self, ...args]);
+    },
+    spawnWorker(args, exited) {
+      // Bun.listen has SO_REUSEPORT: plain children
+      const self = isCompiled() ? [process.execPath] : [process.execPath, ...process.execArgv, Bun.main];
+      return spawnWorkerArgv(self, args, exited, false);
     },
   };
 }

@@ -33,7 +33,7 @@ import {
   READ_BUFFER_SIZE,
   reportException,
 } from "./common.ts";
-import { processRuntime, spawnDetachedArgv, writeStderr } from "./process_node.ts";
+import { nodeHasReusePort, processRuntime, spawnDetachedArgv, spawnWorkerArgv, writeStderr } from "./process_node.ts";
 import type {
   ConnectOptions,
   Endpoint,
@@ -579,6 +579,12 @@ export function createNodeRuntime(): Runtime {
       const script = process.argv[1];
       const self = script === undefined ? [process.execPath] : [process.execPath, ...process.execArgv, script];
       return spawnDetachedArgv([...self, ...args]);
+    },
+    spawnWorker(args, exited) {
+      const script = process.argv[1];
+      const self = script === undefined ? [process.execPath] : [process.execPath, ...process.execArgv, script];
+      // without SO_REUSEPORT the workers share listeners through node:cluster (it needs a script)
+      return spawnWorkerArgv(self, args, exited, !nodeHasReusePort() && script !== undefined);
     },
   };
 }

@@ -17,16 +17,23 @@ interface DenoWriter {
 }
 interface DenoCommandOptions {
   args: string[];
-  stdin: "null";
-  stdout: "null";
-  stderr: "null";
+  stdin: "null" | "piped";
+  stdout: "null" | "inherit";
+  stderr: "null" | "inherit";
   detached: boolean;
+}
+interface DenoChild {
+  readonly pid: number;
+  unref(): void;
+  kill(sig: SignalName | "SIGKILL"): void;
+  readonly status: Promise<{ readonly code: number; readonly signal: string | null }>;
 }
 declare const Deno: {
   addSignalListener(sig: SignalName, fn: () => void): void;
   removeSignalListener(sig: SignalName, fn: () => void): void;
   kill(pid: number, sig: SignalName): void;
-  readonly Command: new (cmd: string, o: DenoCommandOptions) => { spawn(): { readonly pid: number; unref(): void } };
+  readonly Command: new (cmd: string, o: DenoCommandOptions) => { spawn(): DenoChild };
+  readonly stdin: { read(p: Uint8Array): Promise<number | null> };
   readonly args: readonly string[];
   readonly pid: number;
   readonly env: { get(name: string): string | undefined };
@@ -239,6 +246,39 @@ export function denoProcessRuntime(): DenoProcessRuntime {
     },
     openLog: (path: string | null) => new DenoLogFile(path),
     ...denoBinaryFiles(),
+    spawnWorker(args, exited) {
+      const [cmd, ...rest] = [...selfCommand(), ...args];
+      if (cmd === undefined) throw new ErrnoError("EINVAL", "Cannot spawn: empty command");
+      let child: DenoChild;
+      try {
+        // stdin is a pipe from us: the worker reads EOF there once we are gone (onPrimaryGone)
+        child = new Deno.Command(cmd, { args: rest, stdin: "piped", stdout: "inherit", stderr: "inherit", detached: false }).spawn();
+      } catch (e) {
+        throw fileError(e, "spawn", cmd);
+      }
+      void child.status.then((st) => exited(st.signal === null ? st.code : null, st.signal));
+      return {
+        pid: child.pid,
+        kill: (sig) => {
+          try {
+            child.kill(sig);
+          } catch {
+            // already gone
+          }
+        },
+      };
+    },
+    onPrimaryGone(fn: () => void): void {
+      const buf = new Uint8Array(256);
+      const read = (): void => {
+        Deno.stdin.read(buf).then(
+          (n) => (n === null ? runGuarded(fn) : read()),
+          () => runGuarded(fn),
+        );
+      };
+      read();
+    },
+    cpuCount: () => (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
     spawnDetached(args: readonly string[]): number {
       const [cmd, ...rest] = [...selfCommand(), ...args];
       if (cmd === undefined) throw new ErrnoError("EINVAL", "Cannot spawn: empty command");

@@ -1,11 +1,12 @@
 // The process half of the Runtime that Node and Bun share (both have Node's process, timers and fs): timers, defer, signals, stdio, files, the log, -d.
 
 import { spawn } from "node:child_process";
+import cluster from "node:cluster";
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
-import { hostname as osHostname } from "node:os";
+import { availableParallelism, hostname as osHostname } from "node:os";
 import { ErrnoError, fileError, reportException } from "./common.ts";
 import { nodeBinaryFiles } from "./fs_node.ts";
-import type { LogFile, Runtime, SignalName, TimerHandle } from "./types.ts";
+import type { LogFile, Runtime, SignalName, TimerHandle, WorkerProcess } from "./types.ts";
 
 export function writeStderr(text: string): void {
   writeAllSync(2, text);
@@ -121,6 +122,50 @@ export function spawnDetachedArgv(argv: readonly string[]): number {
   return child.pid;
 }
 
+/**
+ * Start a worker running `self` (this program's command line) with `args`. With `viaCluster` it
+ * is a node:cluster worker, so its listen() calls share the primary's handles (a Node without
+ * SO_REUSEPORT, before 22.12); otherwise a child whose stdin is a pipe from us, which it sees
+ * close when we are gone (onPrimaryGone).
+ */
+export function spawnWorkerArgv(
+  self: readonly string[],
+  args: readonly string[],
+  exited: (code: number | null, signal: string | null) => void,
+  viaCluster: boolean,
+): WorkerProcess {
+  if (viaCluster) {
+    cluster.setupPrimary({ exec: self[self.length - 1]!, execArgv: process.execArgv, args: [...args], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const w = cluster.fork();
+    w.on("error", () => {});
+    w.once("exit", (code: number | null, signal: string | null) => exited(signal === null ? code : null, signal));
+    return { pid: w.process.pid ?? -1, kill: (sig) => void w.process.kill(sig) };
+  }
+  const [cmd, ...rest] = self;
+  if (cmd === undefined) throw new ErrnoError("EINVAL", "Cannot spawn: empty command");
+  const child = spawn(cmd, [...rest, ...args], { stdio: ["pipe", "inherit", "inherit"] });
+  child.on("error", () => {});
+  child.stdin!.on("error", () => {});
+  child.once("exit", (code, signal) => exited(code, signal));
+  if (child.pid === undefined) throw new ErrnoError("ENOENT", `Cannot spawn "${cmd}": ENOENT`);
+  return {
+    pid: child.pid,
+    kill: (sig) => {
+      try {
+        child.kill(sig);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** SO_REUSEPORT in net.Server.listen (`reusePort`): Node 22.12 and 23.1 on. */
+export function nodeHasReusePort(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  return major >= 23 ? major > 23 || minor >= 1 : major === 22 && minor >= 12;
+}
+
 /** Run a timer, defer or signal callback so that an exception is reported, not fatal. */
 function runGuarded(fn: () => void): void {
   try {
@@ -133,7 +178,7 @@ function runGuarded(fn: () => void): void {
 const IGNORED_SIGNALS: ReadonlySet<SignalName> = new Set(["SIGPIPE"]);
 
 /** What Node and Bun share, both having Node's process, timers and fs: all but sockets and argv. */
-export type ProcessRuntime = Omit<Runtime, "name" | "listen" | "connect" | "args" | "spawnDetached">;
+export type ProcessRuntime = Omit<Runtime, "name" | "listen" | "connect" | "args" | "spawnDetached" | "spawnWorker">;
 
 export function processRuntime(): ProcessRuntime {
   return {
@@ -176,6 +221,24 @@ export function processRuntime(): ProcessRuntime {
     writeTextFile,
     removeFile,
     openLog: (path: string | null) => new FdLogFile(path),
+    onPrimaryGone(fn: () => void): void {
+      let once = false;
+      const gone = (): void => {
+        if (once) return;
+        once = true;
+        runGuarded(fn);
+      };
+      // a node:cluster worker loses its IPC channel; a spawned one reads EOF on its stdin pipe
+      if (cluster.isWorker) process.once("disconnect", gone);
+      else {
+        process.stdin.on("data", () => {});
+        process.stdin.once("end", gone);
+        process.stdin.once("close", gone);
+        process.stdin.once("error", gone);
+        process.stdin.resume();
+      }
+    },
+    cpuCount: () => availableParallelism(),
     ...nodeBinaryFiles(),
   };
 }

@@ -160,6 +160,12 @@ export interface AppendFile {
   close(): void;
 }
 
+/** A worker process this one started (--workers). */
+export interface WorkerProcess {
+  readonly pid: number;
+  kill(sig: SignalName | "SIGKILL"): void;
+}
+
 /** Everything src/ may ask of the process it runs in. */
 export interface Runtime {
   readonly name: "node" | "bun" | "deno";
@@ -224,4 +230,14 @@ export interface Runtime {
    * new session; returns the child's pid. The caller then exits (nutcracker -d).
    */
   spawnDetached(args: readonly string[]): number;
+  /**
+   * Start a worker: this program again with `args`, sharing our stdout and stderr. Listeners the
+   * workers open with `reusePort` share the address across them: SO_REUSEPORT where the runtime
+   * has it, node:cluster's shared handles on a Node without it. `exited` runs once when it ends.
+   */
+  spawnWorker(args: readonly string[], exited: (code: number | null, signal: string | null) => void): WorkerProcess;
+  /** In a worker: `fn` runs once when the process that started it is gone (even by kill -9). */
+  onPrimaryGone(fn: () => void): void;
+  /** Logical CPUs (--workers 0). */
+  cpuCount(): number;
 }

@@ -39,6 +39,10 @@ export interface CliOptions {
   readonly metricsAddr: string;
   /** Ours (--watch): reload the configuration when its file changes. */
   readonly watch: boolean;
+  /** Ours (--workers): worker processes on the same ports; 1 is one process as nutcracker, 0 one per CPU. */
+  readonly workers: number;
+  /** Internal (--worker-slot=I:DIR): this process is worker I of a primary whose sockets are in DIR. */
+  readonly workerSlot: { readonly index: number; readonly dir: string } | null;
 }
 
 /** nutcracker's defaults (nc.c NC_* and the STATS_/MBUF_ constants they point at). */
@@ -59,7 +63,12 @@ export const CLI_DEFAULTS: CliOptions = {
   metricsPort: null,
   metricsAddr: "0.0.0.0",
   watch: false,
+  workers: 1,
+  workerSlot: null,
 };
+
+/** --workers above this is a typo, not a machine. */
+export const MAX_WORKERS = 256;
 
 /** Bounds of -m (nc_mbuf.h MBUF_MIN_SIZE, MBUF_MAX_SIZE). */
 export const MBUF_MIN_SIZE = 512;
@@ -114,6 +123,8 @@ export const EXTRA_OPTIONS: readonly OptionSpec[] = [
   { short: "", long: "metrics-port", arg: "number", help: "set Prometheus metrics port (default: off)" },
   { short: "", long: "metrics-addr", arg: "string", help: `set Prometheus metrics ip (default: ${d.metricsAddr})` },
   { short: "", long: "watch", arg: "none", help: "reload the configuration when its file changes" },
+  { short: "", long: "workers", arg: "number", help: "worker processes sharing the ports (default: 1; 0: one per CPU)" },
+  { short: "", long: "worker-slot", arg: "string", help: "internal: the primary starts its workers with it" },
 ];
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -134,6 +145,19 @@ function apply(o: Mutable<CliOptions>, opt: OptionSpec, value: string): string |
     case "watch":
       o.watch = true;
       return null;
+    case "workers": {
+      const n = ncAtoi(value);
+      if (n < 0) return "option --workers requires a number";
+      if (n > MAX_WORKERS) return `option --workers value ${n} is more than ${MAX_WORKERS}`;
+      o.workers = n;
+      return null;
+    }
+    case "worker-slot": {
+      const m = /^(\d+):(.+)$/.exec(value);
+      if (m === null) return "option --worker-slot requires INDEX:DIR";
+      o.workerSlot = { index: Number(m[1]), dir: m[2]! };
+      return null;
+    }
   }
   switch (opt.short) {
     case "h":

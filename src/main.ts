@@ -10,13 +10,14 @@ import { Context } from "./core/context.ts";
 import { ServerPool } from "./core/pool.ts";
 import { type Proxy, PoolRegistry, proxyInit } from "./core/proxy.ts";
 import { Reloader } from "./core/reload.ts";
+import { WorkerGroup, workerEndpoints } from "./core/workers.ts";
 import { loadTls } from "./core/tls.ts";
 import { hashkitInit } from "./hashkit/index.ts";
 import { Logger } from "./log.ts";
 import { memcacheProto } from "./proto/memcache_proto.ts";
 import { redisProto } from "./proto/redis_proto.ts";
 import { signalInit } from "./signal.ts";
-import { metricsInit } from "./stats/http.ts";
+import { metricsInit, type ReloadTrigger } from "./stats/http.ts";
 import { statsInit } from "./stats/server.ts";
 import { describeStats } from "./stats/table.ts";
 
@@ -89,10 +90,14 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
         // already gone: nothing to clean
       }
     }
+    // a worker's private sockets (core/workers.ts): exit does not close listeners, so unlink them
+    if (o.workerSlot !== null) for (const e of Object.values(workerEndpoints(o.workerSlot))) removeQuietly(rt, e.path!);
     log.loga("done, rabbit done");
     logFile.close();
     rt.exit(code);
   };
+  if (o.workers !== 1 && o.workerSlot === null) return primaryMain(rt, o, log, text!, shutdown, () => (pidWritten = writePid(rt, o, log)));
+  const slot = o.workerSlot;
   let ctx: Context | null = null;
   let reloader: Reloader | null = null;
   signalInit(rt, {
@@ -109,21 +114,21 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
     shutdown,
   });
 
-  if (o.pidFile !== null) {
-    try {
-      rt.writeTextFile(o.pidFile, String(rt.pid)); // digits only, as nc_create_pidfile writes
-      pidWritten = true;
-    } catch (e) {
-      log.error(`opening pid file '${o.pidFile}' failed: ${(e as Error).message}`);
-      rt.exit(1);
-    }
-  }
+  pidWritten = writePid(rt, o, log);
 
   log.loga(`nutcracker-0.5.0 built for ${rt.name} started on pid ${rt.pid}`);
   log.loga("run, rabbit run / dig that hole, forget the sun / and when at last the work is done / don't sit down / it's time to dig another one");
 
   await hashkitInit();
   ctx = new Context(rt, log, o.mbufSize);
+  // a worker: its listeners share the addresses with the other workers', and it leaves with the primary
+  if (slot !== null) {
+    ctx.shareListeners = true;
+    rt.onPrimaryGone(() => {
+      log.loga("the primary is gone, exiting");
+      shutdown(0);
+    });
+  }
   const proxies = new Map<string, Proxy>();
   const registry = new PoolRegistry();
   for (const conf of pools) {
@@ -149,17 +154,19 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
 
   const protoOf = (c: PoolConf) => (c.redis ? redisProto : memcacheProto);
   reloader = new Reloader(ctx, registry, proxies, o.confFile, protoOf);
-  if (o.watch) watchConf(ctx, reloader, o.confFile, text!);
+  if (o.watch) watchConf(rt, reloader, o.confFile, text!);
 
+  // a worker answers on its private sockets, which the primary reads (core/workers.ts)
+  const own = slot === null ? null : workerEndpoints(slot);
   try {
-    await statsInit(ctx, registry, o.statsAddr, o.statsPort, o.statsInterval);
+    await statsInit(ctx, registry, own?.stats ?? { host: o.statsAddr, port: o.statsPort }, o.statsInterval);
   } catch (e) {
     // twemproxy exits here; we keep proxying and say so (several proxies on one host is common)
     log.error(`stats listen on '${o.statsAddr}:${o.statsPort}' failed: ${(e as { code?: string }).code ?? (e as Error).message}`);
   }
-  if (o.metricsPort !== null) {
+  if (o.metricsPort !== null || own !== null) {
     try {
-      await metricsInit(ctx, registry, o.metricsAddr, o.metricsPort, reloader);
+      await metricsInit(ctx, registry, own?.metrics ?? { host: o.metricsAddr, port: o.metricsPort! }, reloader);
     } catch (e) {
       // as for the stats port: the proxy is worth more than its metrics
       log.error(`metrics listen on '${o.metricsAddr}:${o.metricsPort}' failed: ${(e as { code?: string }).code ?? (e as Error).message}`);
@@ -171,21 +178,50 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
 const WATCH_MS = 1000;
 
 /** --watch: read the file every WATCH_MS and reload when its text changed (a refused text is not tried again). */
-function watchConf(ctx: Context, reloader: Reloader, file: string, text: string): void {
+function watchConf(rt: Runtime, reloader: ReloadTrigger, file: string, text: string): void {
   let seen = text;
   const look = (): void => {
     let now: string | null = null;
     try {
-      now = ctx.rt.readTextFile(file);
+      now = rt.readTextFile(file);
     } catch {
       now = null; // moved away mid-rewrite: look again next time
     }
     if (now !== null && now !== seen) {
       seen = now;
-      void reloader.reload("file changed").then(() => ctx.rt.setTimer(WATCH_MS, look));
+      void reloader.reload("file changed").then(() => rt.setTimer(WATCH_MS, look));
       return;
     }
-    ctx.rt.setTimer(WATCH_MS, look);
+    rt.setTimer(WATCH_MS, look);
   };
-  ctx.rt.setTimer(WATCH_MS, look);
+  rt.setTimer(WATCH_MS, look);
+}
+
+function removeQuietly(rt: Runtime, path: string): void {
+  try {
+    rt.removeFile(path);
+  } catch {
+    // already gone
+  }
+}
+
+/** -p: the pid file, digits only as nc_create_pidfile writes; a failure exits 1. */
+function writePid(rt: Runtime, o: CliOptions, log: Logger): boolean {
+  if (o.pidFile === null) return false;
+  try {
+    rt.writeTextFile(o.pidFile, String(rt.pid));
+    return true;
+  } catch (e) {
+    log.error(`opening pid file '${o.pidFile}' failed: ${(e as Error).message}`);
+    rt.exit(1);
+  }
+}
+
+/** --workers N (N other than 1): this process holds no pool; it runs the workers (core/workers.ts). */
+async function primaryMain(rt: Runtime, o: CliOptions, log: Logger, text: string, shutdown: (code: number) => void, pid: () => void): Promise<void> {
+  const group = new WorkerGroup(rt, log, o);
+  pid();
+  log.loga(`nutcracker-0.5.0 built for ${rt.name} started on pid ${rt.pid}, the primary of ${group.size} workers`);
+  await group.start(shutdown);
+  if (o.watch) watchConf(rt, group, o.confFile, text);
 }

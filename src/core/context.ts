@@ -36,6 +36,8 @@ export class Context {
   /** Configuration reloads applied and refused (core/reload.ts), for the metrics port. */
   reloads = 0;
   reloadsFailed = 0;
+  /** A worker of --workers: every listener is opened with SO_REUSEPORT (or shared by node:cluster). */
+  shareListeners = false;
   /**
    * When the current event began (ms, monotonic). Every event entry point ticks it, so request
    * times and deadlines cost one clock read per event, not one per request.

@@ -78,7 +78,7 @@ export async function proxyInit(ctx: Context, pool: ServerPool, preconnect = tru
   const proxy = new Proxy(pool);
   proxy.bind(
     await ctx.rt.listen(
-      { endpoint: c.listen.endpoint, backlog: c.backlog, mode: c.listen.mode ?? undefined, reusePort: c.reuseport, tls: pool.tls.listen },
+      { endpoint: c.listen.endpoint, backlog: c.backlog, mode: c.listen.mode ?? undefined, reusePort: c.reuseport || ctx.shareListeners, tls: pool.tls.listen },
       clientHandler(ctx, proxy),
     ),
   );

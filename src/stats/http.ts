@@ -6,7 +6,7 @@
 // server that never keeps a connection needs no request framing beyond the head. A client that
 // sends no complete head within 5 s is dropped, and one that has not read its reply 30 s later.
 
-import type { Listener, Socket, SocketHandler, TimerHandle } from "../../runtime/types.ts";
+import type { Endpoint, Listener, Runtime, Socket, SocketHandler, TimerHandle } from "../../runtime/types.ts";
 import type { Context } from "../core/context.ts";
 import type { PoolRegistry } from "../core/proxy.ts";
 import { prometheusText } from "./prometheus.ts";
@@ -107,17 +107,14 @@ function headEnd(b: Uint8Array, len: number): number {
   return -1;
 }
 
-/** Listen on `addr`:`port` and answer scrapes with prometheusText() of `pools`. */
-export function metricsInit(
-  ctx: Context,
-  registry: PoolRegistry,
-  addr: string,
-  port: number,
-  reloader: ReloadTrigger | null = null,
-): Promise<Listener> {
-  const rt = ctx.rt;
-  const startedAt = rt.unixTime();
-  const metrics = (): string => prometheusText(ctx, registry.pools, startedAt);
+/** Listen on `endpoint` and answer scrapes with prometheusText() of the registry's pools. */
+export function metricsInit(ctx: Context, registry: PoolRegistry, endpoint: Endpoint, reloader: ReloadTrigger | null = null): Promise<Listener> {
+  const startedAt = ctx.rt.unixTime();
+  return metricsListen(ctx.rt, endpoint, () => prometheusText(ctx, registry.pools, startedAt), reloader);
+}
+
+/** Listen on `endpoint` and answer scrapes with what `body` gives (a worker group's primary reads its workers first). */
+export function metricsListen(rt: Runtime, endpoint: Endpoint, body: () => string | Promise<string>, reloader: ReloadTrigger | null): Promise<Listener> {
   const arm = (sock: Socket, c: HttpConn, ms: number): void => {
     if (c.timer !== null) rt.clearTimer(c.timer);
     c.timer = rt.setTimer(ms, () => {
@@ -137,8 +134,21 @@ export function metricsInit(
       return;
     }
     arm(sock, c, REPLY_TIMEOUT_MS);
-    sock.write(httpResponse(a, metrics));
-    sock.end();
+    if (a.status !== 200) {
+      sock.write(httpResponse(a, () => ""));
+      sock.end();
+      return;
+    }
+    const text = body();
+    if (typeof text === "string") {
+      sock.write(httpResponse(a, () => text));
+      sock.end();
+      return;
+    }
+    void text.then((t) => {
+      sock.write(httpResponse(a, () => t));
+      sock.end();
+    });
   };
   const handler: SocketHandler = {
     open(sock) {
@@ -179,5 +189,5 @@ export function metricsInit(
       if (c?.timer) rt.clearTimer(c.timer);
     },
   };
-  return rt.listen({ endpoint: { host: addr, port }, backlog: 512 }, handler);
+  return rt.listen({ endpoint, backlog: 512 }, handler);
 }

@@ -4,7 +4,7 @@
 // are read off the live queues when the snapshot is taken, so they cost nothing per request. A
 // snapshot is taken every `-i` milliseconds, as twemproxy aggregates, and served as is.
 
-import type { Listener, SocketHandler } from "../../runtime/types.ts";
+import type { Endpoint, Listener, SocketHandler } from "../../runtime/types.ts";
 import type { Context } from "../core/context.ts";
 import type { ServerPool } from "../core/pool.ts";
 import type { PoolRegistry } from "../core/proxy.ts";
@@ -73,12 +73,11 @@ export function statsJson(
   return `${out}}\n`;
 }
 
-/** Listen on `-a`:`-s` and answer every connection with the latest snapshot (stats_start). */
+/** Listen on `-a`:`-s` (a worker: its private socket) and answer every connection with the latest snapshot (stats_start). */
 export async function statsInit(
   ctx: Context,
   registry: PoolRegistry,
-  addr: string,
-  port: number,
+  endpoint: Endpoint,
   intervalMs: number,
 ): Promise<Listener> {
   const startedAt = ctx.rt.unixTime();
@@ -113,5 +112,5 @@ export async function statsInit(
     },
     close() {},
   };
-  return ctx.rt.listen({ endpoint: { host: addr, port }, backlog: 512 }, handler);
+  return ctx.rt.listen({ endpoint, backlog: 512 }, handler);
 }

@@ -552,6 +552,16 @@ export class MemRuntime implements Runtime {
     return unsupported("spawn a process");
   }
 
+  spawnWorker(): never {
+    return unsupported("spawn a worker");
+  }
+
+  onPrimaryGone(): void {}
+
+  cpuCount(): number {
+    return 1;
+  }
+
   // ---- the test's controls ----
 
   /** The fake backend at `addr` ("host:port" or a path); made on first use, accepting. */
