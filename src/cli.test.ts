@@ -35,6 +35,8 @@ describe("parseCli()", () => {
       metricsPort: null, // ours: no metrics port unless asked
       metricsAddr: "0.0.0.0",
       watch: false, // ours: reload on change only when asked
+      workers: 1, // ours: one process, as nutcracker
+      workerSlot: null,
     });
     expect(opts()).toEqual(CLI_DEFAULTS);
   });
@@ -66,7 +68,7 @@ describe("parseCli()", () => {
       opts(
         "--help", "--version", "--test-conf", "--daemonize", "--describe-stats", "--verbose=8", "--output", "o.log",
         "--conf-file=c.yml", "--stats-port", "3000", "--stats-addr=::1", "--stats-interval=5", "--pid-file", "p",
-        "--mbuf-size=1024", "--watch",
+        "--mbuf-size=1024", "--watch", "--workers", "3", "--worker-slot=2:/tmp/nc-7",
       ),
     ).toEqual({
       help: true,
@@ -85,7 +87,18 @@ describe("parseCli()", () => {
       metricsPort: null,
       metricsAddr: "0.0.0.0",
       watch: true,
+      workers: 3,
+      workerSlot: { index: 2, dir: "/tmp/nc-7" },
     });
+  });
+
+  it("parseCli() reads --workers 0 as one per CPU and refuses what is not a worker count", () => {
+    expect(opts("--workers=0").workers).toBe(0);
+    expect(opts("--workers", "256").workers).toBe(256);
+    expect(error("--workers=x")).toBe("option --workers requires a number");
+    expect(error("--workers=-2")).toBe("option --workers requires a number");
+    expect(error("--workers=257")).toBe("option --workers value 257 is more than 256");
+    expect(error("--worker-slot=nope")).toBe("option --worker-slot requires INDEX:DIR");
   });
 
   it("parseCli() groups short flags and takes attached values, like getopt", () => {
