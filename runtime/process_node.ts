@@ -228,8 +228,10 @@ export function processRuntime(): ProcessRuntime {
         once = true;
         runGuarded(fn);
       };
-      // a node:cluster worker loses its IPC channel; a spawned one reads EOF on its stdin pipe
-      if (cluster.isWorker) process.once("disconnect", gone);
+      // a node:cluster worker loses its IPC channel; a spawned one reads EOF on its stdin pipe.
+      // Prepended: node:cluster's own 'disconnect' listener (added when the worker starts)
+      // calls process.exit(0) at once, and ours would never run (no log line, sockets left)
+      if (cluster.isWorker) process.prependOnceListener("disconnect", gone);
       else {
         process.stdin.on("data", () => {});
         process.stdin.once("end", gone);
