@@ -29,6 +29,7 @@ function daemonArgs(o: CliOptions): string[] {
   if (o.pidFile !== null) a.push("-p", o.pidFile);
   if (o.metricsPort !== null) a.push(`--metrics-port=${o.metricsPort}`, `--metrics-addr=${o.metricsAddr}`);
   if (o.watch) a.push("--watch");
+  if (o.workers !== 1) a.push(`--workers=${o.workers}`);
   return a;
 }
 

@@ -4,7 +4,8 @@
 // and the primary's sums (stats JSON and metrics); a worker killed with -9 drops only its own
 // clients and is started again; SIGUSR2 and POST /reload reach every worker (a new pool served by
 // both, a broken file refused by both); SIGTERM stops every process and removes the sockets and
-// the pid file; a primary killed with -9 takes its workers with it; --workers 1 is one process.
+// the pid file; -d passes --workers to the daemon; a primary killed with -9 takes its workers with
+// it; --workers 1 is one process.
 //
 // Which worker holds which client is read off /proc (the worker's socket inodes against
 // /proc/net/tcp), not inferred from the proxy's own counters.
@@ -597,6 +598,29 @@ describe.each(["node", "binary"] as Target[])("--workers on %s", (target) => {
     await until("no worker left", () => pids.every((p) => !alive(p)), 5000);
     await until("no private socket left", () => socketFiles(primary).length === 0, 2000);
     expect(proxy.stderr()).toContain("the primary is gone, exiting");
+  });
+
+  it("-d --workers 2: the command returns, the pid file holds the daemon's primary with two workers, SIGTERM to it stops all", async () => {
+    const listen = await freePort();
+    const pidFile = join(tmpdir(), `nc-workers-d-${target}-${process.pid}-${listen}.pid`);
+    const file = writeConf(confText([{ name: "alpha", port: listen }], [r1, r2]));
+    const [cmd, ...args] = TARGETS[target](["-d", "-c", file, "--workers", "2", "-s", String(await freePort()), "-p", pidFile]);
+    const r = spawnSync(cmd!, args, { encoding: "utf8", timeout: 10_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const primary = await until("the daemon's pid file", () => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : null));
+    try {
+      const pids = await bothWorkers(primary);
+      expect(pids.length).toBe(2);
+      await waitForPort("127.0.0.1", listen, 10_000);
+      const c = await Client.open(listen);
+      await setGet(c, `w7:${target}`);
+      c.close();
+      process.kill(primary, "SIGTERM");
+      await until("the daemon and its workers gone", () => [primary, ...pids].every((p) => !alive(p)), 8000);
+      expect(existsSync(pidFile)).toBe(false);
+    } finally {
+      if (alive(primary)) process.kill(primary, "SIGKILL");
+    }
   });
 
   it("--workers 1 is one process, as nutcracker; --workers=x is refused", async () => {
