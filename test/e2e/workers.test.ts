@@ -4,7 +4,7 @@
 // and the primary's sums (stats JSON and metrics); a worker killed with -9 drops only its own
 // clients and is started again; SIGUSR2 and POST /reload reach every worker (a new pool served by
 // both, a broken file refused by both); SIGTERM stops every process and removes the sockets and
-// the pid file; -d passes --workers to the daemon; a primary killed with -9 takes its workers with
+// the pid file; SIGTTOU/SIGTTIN/SIGHUP reach every worker; -d passes --workers to the daemon; a primary killed with -9 takes its workers with
 // it; --workers 1 is one process.
 //
 // Which worker holds which client is read off /proc (the worker's socket inodes against
@@ -598,6 +598,45 @@ describe.each(["node", "binary"] as Target[])("--workers on %s", (target) => {
     await until("no worker left", () => pids.every((p) => !alive(p)), 5000);
     await until("no private socket left", () => socketFiles(primary).length === 0, 2000);
     expect(proxy.stderr()).toContain("the primary is gone, exiting");
+  });
+
+  it("SIGTTOU, SIGTTIN and SIGHUP to the primary reach every worker: the level of every log line changes, and every process reopens the log", async () => {
+    const [listen, stats] = [await freePort(), await freePort()];
+    const log = join(tmpdir(), `nc-workers-log-${target}-${process.pid}-${listen}.log`);
+    const file = writeConf(confText([{ name: "alpha", port: listen }], [r1, r2]));
+    const proxy = await start(["-c", file, "--workers", "2", "-s", String(stats), "-o", log], listen);
+    const primary = proxy.proc.pid!;
+    const pids = await bothWorkers(primary);
+    await until("both workers listening", () => readFileSync(log, "utf8").split("listening on").length - 1 === 2);
+    const count = (path: string, text: string): number => readFileSync(path, "utf8").split(text).length - 1;
+    /** n connections that each do a SET/GET, closed, spread over both workers (checked off /proc). */
+    const burst = async (n: number): Promise<void> => {
+      const cs = await openMany(listen, n);
+      await Promise.all(cs.map((c, i) => setGet(c, `w8:${target}:${i}`)));
+      for (const w of pids) expect(clientPortsOf(w, listen).size, `clients on worker ${w}`).toBeGreaterThan(0);
+      for (const c of cs) c.close();
+    };
+    const accepted = "accepted c ";
+
+    process.kill(primary, "SIGTTOU");
+    await until("three processes lowered their level", () => count(log, "(SIGTTOU) received, down logging level") === 3);
+    const before = count(log, accepted);
+    await burst(40);
+    // at level 4 no process logs an accept (a notice)
+    expect(count(log, accepted)).toBe(before);
+
+    process.kill(primary, "SIGTTIN");
+    await until("three processes raised their level", () => count(log, "(SIGTTIN) received, up logging level") === 3);
+    await burst(40);
+    await until("every accept of both workers logged again", () => count(log, accepted) === before + 40);
+
+    renameSync(log, `${log}.1`);
+    process.kill(primary, "SIGHUP");
+    await until("three processes reopening", () => count(`${log}.1`, "(SIGHUP) received, reopening log file") === 3);
+    await until("the log file made again", () => existsSync(log));
+    await burst(40);
+    await until("both workers' accepts in the new file", () => count(log, accepted) === 40);
+    expect(count(`${log}.1`, accepted)).toBe(before + 40);
   });
 
   it("-d --workers 2: the command returns, the pid file holds the daemon's primary with two workers, SIGTERM to it stops all", async () => {
