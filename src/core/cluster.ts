@@ -222,7 +222,7 @@ export class ClusterRouter implements Router {
       const c = new CtlConn(this.ctx, s.endpoint, null, null, this.pool.tls.servers);
       try {
         let v = await c.call(["CLUSTER", "SHARDS"], limit);
-        let map = v instanceof RespError ? null : fromShards(v);
+        let map = v instanceof RespError ? null : fromShards(v, this.pool.tls.servers !== undefined);
         if (map === null) {
           v = await c.call(["CLUSTER", "SLOTS"], limit);
           map = v instanceof RespError ? null : fromSlots(v);
@@ -310,8 +310,11 @@ function errorHead(rsp: Msg): string {
   return text.slice(1, end < 0 ? undefined : end);
 }
 
-/** CLUSTER SHARDS: [ "slots", [a, b, ...], "nodes", [ {id, port, ip, endpoint, role, health...}, ... ] ] per shard. */
-function fromShards(v: RespValue): ShardMap[] | null {
+/**
+ * CLUSTER SHARDS: [ "slots", [a, b, ...], "nodes", [ {id, port, tls-port, ip, endpoint, role, health...}, ... ] ] per shard.
+ * A node with TLS names both its ports (each only when non-zero): a TLS pool takes `tls-port`.
+ */
+function fromShards(v: RespValue, tls: boolean): ShardMap[] | null {
   if (!Array.isArray(v)) return null;
   const out: ShardMap[] = [];
   for (const sh of v) {
@@ -325,7 +328,7 @@ function fromShards(v: RespValue): ShardMap[] | null {
     const replicas: Endpoint[] = [];
     for (const n of nodes) {
       const g = pairs(n);
-      const port = Number(g.get("port") ?? g.get("tls-port"));
+      const port = Number((tls ? g.get("tls-port") ?? g.get("port") : g.get("port") ?? g.get("tls-port")));
       const host = String(g.get("ip") ?? g.get("endpoint") ?? "");
       if (!(port > 0) || host === "" || g.get("health") === "fail") continue;
       if (g.get("role") === "master") master = { host, port };
