@@ -1,6 +1,7 @@
 // Differential testing against nutcracker: run one request sequence on a proxy, collect the bytes and closed-ness; the deliberate differences.
 
 import { connect, type Socket } from "node:net";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { prng } from "./split.ts";
 
 /** The pools every system under test is configured with (same names, same shape, own backends). */
@@ -252,6 +253,11 @@ function pieces(data: Buffer, chunk: number | "random" | undefined, seed: number
 export interface ExchangeOptions {
   /** The whole exchange may not take longer than this (ms); default 60 s. */
   readonly limitMs?: number;
+  /**
+   * Speak TLS to `port` (node:tls, with these options: `ca` at least): the sequence starts once
+   * the handshake completed; a connection that closes before it ends with `error` set.
+   */
+  readonly tls?: ConnectionOptions;
 }
 
 /**
@@ -267,7 +273,9 @@ export function runSequence(port: number, seq: Sequence, opts: ExchangeOptions =
     else steps[0] = Buffer.concat([steps[0]!, QUIT]);
   }
   return new Promise((resolve) => {
-    const sock: Socket = connect({ host: "127.0.0.1", port, noDelay: true });
+    const sock: Socket = opts.tls === undefined ? connect({ host: "127.0.0.1", port, noDelay: true }) : tlsConnect({ host: "127.0.0.1", port, ...opts.tls });
+    if (opts.tls !== undefined) sock.setNoDelay(true);
+    let handshake = opts.tls === undefined ? "" : "the TLS handshake did not complete";
     const got: Buffer[] = [];
     let gotLen = 0;
     let closed = false;
@@ -314,13 +322,14 @@ export function runSequence(port: number, seq: Sequence, opts: ExchangeOptions =
       gotLen += d.length;
       poke();
     });
-    sock.on("error", () => {
+    sock.on("error", (e: Error & { code?: string }) => {
       /* ECONNRESET / EPIPE: the peer closed; "close" follows */
+      if (handshake !== "") handshake = `the TLS handshake did not complete: ${e.code ?? e.message}`;
     });
     sock.on("close", () => {
       closed = true;
       poke();
-      if (waiter === null) finish("");
+      if (waiter === null) finish(handshake);
     });
 
     const write = (b: Buffer): Promise<void> =>
@@ -329,7 +338,8 @@ export function runSequence(port: number, seq: Sequence, opts: ExchangeOptions =
         sock.write(b, () => res());
       });
 
-    sock.on("connect", async () => {
+    sock.on(opts.tls === undefined ? "connect" : "secureConnect", async () => {
+      handshake = "";
       let seed = 1;
       for (const step of steps) {
         const before = countReplies(Buffer.concat(got, gotLen));
