@@ -2,14 +2,18 @@
 //
 // test/fixtures/contract_fixture.ts imports the adapter of whatever runs it (runtime/detect.ts)
 // and prints one JSON line per scenario; each line becomes one test here, named after the runtime.
+// Its TLS scenarios (test/fixtures/contract_tls.ts) use certificates made here (--certs) and two
+// node:tls peers run here that report what a client showed them (--tls-ask-port, --tls-require-port).
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCENARIOS, type ScenarioResult } from "./fixtures/contract_scenarios.ts";
+import { type Certs, makeCerts } from "./helpers/certs.ts";
 import { BUN, bundleForNode, ROOT, type RuntimeName, runtimeTargets } from "./helpers/runtimes.ts";
 
 const FIXTURE = join(ROOT, "test", "fixtures", "contract_fixture.ts");
@@ -41,13 +45,57 @@ const targets: readonly Target[] = [
   { name: "bun-compiled", runtime: "bun", cmd: (args) => [compiled, ...args] },
 ];
 const runs = new Map<string, Promise<Run>>();
-let resetPeer: net.Server | null = null;
+const peers: net.Server[] = [];
+let certs: Certs | null = null;
+
+/** The ports and files the fixture is given. */
+interface Env {
+  readonly resetPort: number;
+  readonly askPort: number;
+  readonly requirePort: number;
+  readonly certsDir: string;
+}
+
+/** Listen on 127.0.0.1 and a free port; resolves with the port. */
+function listenPeer(peer: net.Server): Promise<number> {
+  peers.push(peer);
+  return new Promise<number>((resolve) => {
+    peer.listen(0, "127.0.0.1", () => resolve((peer.address() as net.AddressInfo).port));
+  });
+}
+
+/**
+ * A TLS server that asks clients for a certificate (and with `require`, refuses one without),
+ * answers "sni=<name|none> cert=<CN|none> authorized=<bool>" and ends (a bare FIN: node:tls sends no close_notify).
+ */
+function tlsPeer(c: Certs, require: boolean): tls.Server {
+  const pem = (f: string) => readFileSync(f, "utf8");
+  const peer = tls.createServer(
+    // half-open: its socket goes once the client has ended or closed too
+    { cert: pem(c.server.cert), key: pem(c.server.key), ca: pem(c.ca), requestCert: true, rejectUnauthorized: require, allowHalfOpen: true },
+    (s) => {
+      const cn = (s.getPeerCertificate() as { subject?: { CN?: string } }).subject?.CN ?? "none";
+      const sni = typeof s.servername === "string" && s.servername !== "" ? s.servername : "none";
+      s.end(`sni=${sni} cert=${cn} authorized=${s.authorized}\n`);
+    },
+  );
+  // a client that fails the handshake on purpose is no error of the test's
+  peer.on("tlsClientError", () => {});
+  return peer;
+}
 
 /** Run the fixture under `t` to completion and collect its result lines. */
-function runFixture(t: Target, resetPort: number): Promise<Run> {
+function runFixture(t: Target, env: Env): Promise<Run> {
   const dir = join(work, t.name);
   mkdirSync(dir, { recursive: true });
-  const [cmd, ...args] = t.cmd(["--tmp", dir, "--reset-port", String(resetPort), "--marker", MARKER]);
+  const [cmd, ...args] = t.cmd([
+    "--tmp", dir,
+    "--reset-port", String(env.resetPort),
+    "--certs", env.certsDir,
+    "--tls-ask-port", String(env.askPort),
+    "--tls-require-port", String(env.requirePort),
+    "--marker", MARKER,
+  ]);
   return new Promise((resolve) => {
     const child = spawn(cmd as string, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -75,24 +123,27 @@ beforeAll(async () => {
   bundleForNode(FIXTURE, bundle);
   const c = spawnSync(BUN, ["build", "--compile", "--outfile", compiled, FIXTURE], { cwd: ROOT, encoding: "utf8" });
   if (c.status !== 0) throw new Error(`Cannot compile the fixture with bun: ${c.stderr}`);
-  // the peer for peer_reset: accepts and answers with RST at once
-  const peer = net.createServer((s) => s.resetAndDestroy());
-  resetPeer = peer;
-  const port = await new Promise<number>((resolve) => {
-    peer.listen(0, "127.0.0.1", () => resolve((peer.address() as net.AddressInfo).port));
-  });
-  // one runtime at a time: the scenarios time pauses and move 80 MB, and there are two cores
+  certs = makeCerts();
+  const env: Env = {
+    // the peer for peer_reset: accepts and answers with RST at once
+    resetPort: await listenPeer(net.createServer((s) => s.resetAndDestroy())),
+    askPort: await listenPeer(tlsPeer(certs, false)),
+    requirePort: await listenPeer(tlsPeer(certs, true)),
+    certsDir: certs.dir,
+  };
+  // one runtime at a time: the scenarios time pauses and move 100 MB, and there are two cores
   let prev: Promise<unknown> = Promise.resolve();
   for (const t of targets) {
-    const run = prev.then(() => runFixture(t, port));
+    const run = prev.then(() => runFixture(t, env));
     runs.set(t.name, run);
     prev = run;
   }
 }, 30_000);
 
 afterAll(() => {
-  resetPeer?.close();
+  for (const p of peers) p.close();
   rmSync(work, { recursive: true, force: true });
+  if (certs !== null) rmSync(certs.dir, { recursive: true, force: true });
 });
 
 describe.each(targets.map((t) => ({ name: t.name, runtime: t.runtime })))("runtime contract on $name", ({ name, runtime }) => {
