@@ -46,19 +46,30 @@ function listen(opts: ListenOptions, handler: SocketHandler): Promise<Listener> 
   const t = opts.tls;
   const tlsOpt =
     t === undefined ? {} : { tls: { cert: t.cert, key: t.key, ca: t.ca, requestCert: t.ca !== undefined, rejectUnauthorized: t.ca !== undefined } };
-  // the per-listener handler object; only `open` needs to know the SocketHandler
+  const opened = (raw: RawSocket): void => {
+    const s = new BunSocket(handler);
+    raw.data = s;
+    s.attach(raw);
+    try {
+      handler.open(s);
+    } catch (e) {
+      s.fail("open", e);
+    }
+  };
+  // the per-listener handler object; only `open` needs to know the SocketHandler. A TLS client is
+  // the handler's once its handshake is done (Bun calls `open` at the TCP accept), and one whose
+  // certificate a listener with a CA refuses never was
   const socket = {
     binaryType: "uint8array" as const,
-    open(raw: RawSocket): void {
-      const s = new BunSocket(handler);
-      raw.data = s;
-      s.attach(raw);
-      try {
-        handler.open(s);
-      } catch (e) {
-        s.fail("open", e);
-      }
-    },
+    open: t === undefined ? opened : ignore,
+    ...(t === undefined
+      ? {}
+      : {
+        handshake(raw: RawSocket, success: boolean, authorizationError: Error | null): void {
+          if (t.ca !== undefined && (!success || authorizationError !== null)) raw.terminate();
+          else opened(raw);
+        },
+      }),
     data: onData,
     drain: onDrain,
     end: onEnd,
@@ -116,7 +127,8 @@ function startConnect(s: BunSocket, target: { hostname: string; port: number } |
             ca: tls.ca,
             cert: tls.cert,
             key: tls.key,
-            serverName: tls.serverName ?? name,
+            // SNI carries names only (RFC 6066); "" sends none and still checks the address
+            serverName: tls.serverName ?? name ?? ("hostname" in target && isIP(target.hostname) !== 0 ? "" : undefined),
             rejectUnauthorized: tls.verify !== false,
           },
         };

@@ -33,10 +33,10 @@ import {
   onClose,
   onConnect,
   onConnection,
-  onData,
   onDrain,
   onEnd,
   onError,
+  onOutgoingData,
   onServerError,
   onSharedRead,
   type RawServer,
@@ -155,7 +155,7 @@ function connectTls(opts: ConnectOptions, handler: SocketHandler): Socket {
     raw.destroy();
   });
   raw.once("secureConnect", onSecureConnect);
-  raw.on("data", onData);
+  raw.on("data", onOutgoingData);
   raw.on("end", onEnd);
   raw.on("drain", onDrain);
   raw.on("error", onError);

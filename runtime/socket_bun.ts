@@ -182,7 +182,8 @@ function flushQueue(s: BunSocket, raw: RawSocket): void {
 
 export function onData(raw: RawSocket, chunk: Uint8Array): void {
   const s = raw.data;
-  if (s.closing) return;
+  // undefined: an accepted TLS socket before its handshake is done
+  if (s === undefined || s.closing) return;
   try {
     s.handler.data(s, chunk);
   } catch (e) {
@@ -198,7 +199,7 @@ export function onDrain(raw: RawSocket): void {
 
 export function onEnd(raw: RawSocket): void {
   const s = raw.data;
-  if (s.closing || s.peerEnded) return;
+  if (s === undefined || s.closing || s.peerEnded) return;
   s.peerEnded = true;
   try {
     s.handler.end(s);
@@ -303,8 +304,10 @@ function onHandshake(raw: RawSocket, success: boolean, authorizationError: Error
     s.handshakeTimer = null;
   }
   if (s.closing || s.done) return;
-  // with tls_verify false a certificate that does not verify is accepted, as node:tls does
-  if (!success || (authorizationError !== null && s.tls?.verify !== false)) {
+  // with tls_verify false a certificate that does not verify is accepted, as node:tls does (Bun
+  // says success false for a name that does not match even then; a handshake that really failed
+  // closes the socket by itself)
+  if (s.tls?.verify !== false && (!success || authorizationError !== null)) {
     s.failure = `TLS: ${authorizationError?.message ?? "handshake failed"}${(authorizationError as { code?: string } | null)?.code !== undefined ? ` (${(authorizationError as { code?: string }).code})` : ""}`;
     s.closing = true;
     raw.terminate();

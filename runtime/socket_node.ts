@@ -241,6 +241,11 @@ export function onData(this: RawSocket, chunk: Buffer): void {
   }
 }
 
+/** 'data' of an outgoing TLS socket: never held, like the shared-buffer reads of outgoing TCP (its end and close are not held either). */
+export function onOutgoingData(this: RawSocket, chunk: Buffer): void {
+  deliverData(sockOf(this), chunk);
+}
+
 function deliverData(s: NodeSocket, chunk: Buffer): void {
   try {
     s.handler.data(s, chunk);
@@ -321,6 +326,9 @@ export function onError(this: RawSocket, err: Error): void {
   if (this instanceof tls.TLSSocket && errnoOf(err, "EPROTO") === "EPROTO") {
     s.err = "EPROTO";
     s.failure = `TLS: ${err.message}${typeof code === "string" ? ` (${code})` : ""}`;
+    // an alert read after the handshake (a refused client certificate) ends the stream but, with
+    // allowHalfOpen, never closes the socket
+    this.destroy();
     return;
   }
   s.err = errnoOf(err, "EIO");
