@@ -24,6 +24,8 @@ export interface Load {
   readonly depth: 1 | 16;
   /** Every key in this {hash tag} (one cluster slot): bench/cluster.ts's like-for-like MGET. */
   readonly tag?: string;
+  /** Speak TLS to the port, trusting this CA file (redis only: redis-benchmark --tls --cacert); bench/tls.ts. */
+  readonly tls?: { readonly ca: string };
 }
 
 /** Every load the harness knows, in report order. */
@@ -92,11 +94,12 @@ export function mcbench(): string | null {
 /** The client command line for `load` at `n` requests against 127.0.0.1:port. */
 export function clientArgv(load: Load, port: number, n: number, maxSeconds: number): string[] {
   if (load.proto === "mc") {
+    if (load.tls !== undefined) throw new Error("mcbench speaks no TLS");
     const bin = mcbench();
     if (bin === null) throw new Error("no mcbench");
     return [bin, "127.0.0.1", String(port), String(CLIENTS), String(load.depth), String(n), load.op, String(VALUE_BYTES), String(KEYSPACE), String(maxSeconds)];
   }
-  const base = ["redis-benchmark", "-h", "127.0.0.1", "-p", String(port), "-c", String(CLIENTS), "-d", String(VALUE_BYTES), "-r", String(KEYSPACE), "-P", String(load.depth), "-n", String(n), "--csv"];
+  const base = ["redis-benchmark", "-h", "127.0.0.1", "-p", String(port), "-c", String(CLIENTS), "-d", String(VALUE_BYTES), "-r", String(KEYSPACE), "-P", String(load.depth), "-n", String(n), "--csv", ...(load.tls === undefined ? [] : ["--tls", "--cacert", load.tls.ca])];
   const key = load.tag === undefined ? "key:__rand_int__" : `{${load.tag}}key:__rand_int__`;
   if (load.op === "mget10") return [...base, "MGET", ...Array.from({ length: 10 }, () => key)];
   if (load.tag !== undefined) return [...base, load.op.toUpperCase(), key, ...(load.op === "set" ? ["x".repeat(VALUE_BYTES)] : [])];

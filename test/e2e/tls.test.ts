@@ -1,11 +1,16 @@
-// TLS (ours) on the Node bundle and the Bun binary, against real redis-servers with TLS ports:
-// to the servers (a CA, a client certificate), from the clients (redis-cli, ioredis, a client
-// certificate required), the handshakes that fail (another name, an unknown CA, an expired
-// certificate, a plain-text server) and what they log and eject, tls_verify: false, `-t` on the
-// files, and a printed figure of requests per proxy CPU-second with TLS on both sides.
-// Deno is not here: its adapter refuses TLS pools for now (README "TLS to the backends").
+// TLS (ours) on the Node bundle, the Bun binary and `deno run`, against real redis-servers with
+// TLS ports: to the servers (a CA, a client certificate), from the clients (redis-cli, ioredis, a
+// client certificate required), the handshakes that fail (another name, an unknown CA, an expired
+// certificate, a plain-text server) and what they log and eject, tls_verify: false, and `-t` on
+// the files. What TLS costs is measured by bench/tls.ts, not here.
+// Deno (runtime/tls_deno.ts) connects and listens with TLS, but refuses what Deno.connectTls and
+// Deno.listenTls cannot do, saying so: on Deno a listener with listen_tls_ca_file (client
+// certificates required) fails at start, exit 1 with the reason in the log, and a tls_verify:
+// false pool answers every request with an error and logs the reason; both are asserted below.
+// (It also refuses TLS over a unix socket and tls_server_name with a client certificate; neither
+// is in this file.)
 
-import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { join } from "node:path";
@@ -23,7 +28,7 @@ const PROTOCOL_ERROR = "-ERR Protocol error\r\n";
 const PROMPT_MS = 2000;
 
 let certs: Certs;
-/** TLS redis with the good certificate; `goodA` has a plain port too (the speed baseline). */
+/** TLS redis with the good certificate; `goodA` has a plain port too. */
 let goodA: Backend & { tls: number };
 let goodB: Backend & { tls: number };
 /** `--tls-auth-clients yes`: a client certificate signed by the CA or no service. */
@@ -139,27 +144,11 @@ async function until(cond: () => boolean, what: () => string, ms = PROMPT_MS): P
 
 const count = (text: string, re: RegExp): number => (text.match(new RegExp(re.source, "g")) ?? []).length;
 
-/** utime + stime of `pid` in seconds (/proc/PID/stat fields 14 and 15, after the parenthesised name). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
-  const tck = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim());
-  return (Number(f[11]) + Number(f[12])) / tck;
-}
+/** What Deno says when it refuses a TLS feature (runtime/tls_deno.ts). */
+const onDeno = (what: string) => `TLS: ${what} is not available on Deno (use the Bun binary or the Node bundle)`;
 
-/** redis-benchmark GET against `port` (TLS when `ca`), without blocking the event loop. */
-function benchmark(port: number, depth: number, n: number, ca?: string): Promise<{ code: number | null; out: string }> {
-  const args = ["-h", "127.0.0.1", "-p", String(port), "-n", String(n), "-c", "8", "-P", String(depth), "-t", "get", "-q"];
-  if (ca !== undefined) args.push("--tls", "--cacert", ca);
-  return new Promise((resolve) => {
-    const p = spawn("redis-benchmark", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    p.on("close", (code) => resolve({ code, out }));
-  });
-}
-
-describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
+describe.each(["node", "binary", "deno"] as Target[])("TLS on %s", (rt) => {
+  const deno = rt === "deno";
   let proxy: Running;
   let stats = 0;
   const port: Record<string, number> = {};
@@ -169,12 +158,17 @@ describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
   ] as const;
   /** The servers of the failure pools: `f_*` answer every request, `e_*` eject after one failure. */
   const failing = () => ({
-    name: { server: goodA.tls, extra: "  tls_server_name: wrongname\n", reason: /altnames/ },
-    ca: { server: otherCa.tls, extra: "", reason: /unable to verify/ },
+    // node:tls and Bun say it as OpenSSL does, Deno as rustls does
+    name: { server: goodA.tls, extra: "  tls_server_name: wrongname\n", reason: deno ? /not valid for name "wrongname"/ : /altnames/ },
+    ca: { server: otherCa.tls, extra: "", reason: deno ? /UnknownIssuer/ : /unable to verify/ },
     expired: { server: expired.tls, extra: "", reason: /expired/ },
     plain: { server: plain.port, extra: "", reason: null },
   });
   const log = () => proxy.stderr();
+  const fromMtls = () => `  listen_tls_cert_file: ${certs.server.cert}\n  listen_tls_key_file: ${certs.server.key}\n  listen_tls_ca_file: ${certs.ca}\n  servers:\n   - 127.0.0.1:${goodA.port}:1\n`;
+
+  /** The listener Deno refuses: in its own conf there (the refusal stops the process at start). */
+  const inConf = (p: (typeof POOLS)[number]) => !(deno && p === "from_mtls");
 
   beforeAll(async () => {
     for (const p of POOLS) port[p] = await freePort();
@@ -188,7 +182,7 @@ describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
       pool("to_mtls", `${toTls}  tls_cert_file: ${certs.client.cert}\n  tls_key_file: ${certs.client.key}\n  servers:\n   - 127.0.0.1:${authed.tls}:1\n`) +
       pool("to_mtls_nocert", `${toTls}  servers:\n   - 127.0.0.1:${authed.tls}:1\n`) +
       pool("from_tls", `${listenTls}  servers:\n   - 127.0.0.1:${goodA.port}:1\n`) +
-      pool("from_mtls", `${listenTls}  listen_tls_ca_file: ${certs.ca}\n  servers:\n   - 127.0.0.1:${goodA.port}:1\n`) +
+      (inConf("from_mtls") ? pool("from_mtls", fromMtls()) : "") +
       pool("both", `${listenTls}${toTls}  servers:\n   - 127.0.0.1:${goodA.tls}:1\n`) +
       pool("plain_pool", `  servers:\n   - 127.0.0.1:${goodA.port}:1\n`) +
       pool("noverify", `  tls: true\n  tls_verify: false\n  servers:\n   - 127.0.0.1:${otherCa.tls}:1\n`);
@@ -209,7 +203,9 @@ describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
 
   describe("to the servers", () => {
     it("SET, GET, MGET and DEL through a plain client reach both TLS servers, by name and by address", async () => {
-      const keys = Array.from({ length: 16 }, (_, i) => `tls:${rt}:k${i}`);
+      // keys that split over both servers on every target: fnv1a_64 + ketama put all of
+      // tls:deno:k0..k15 on one (nutcracker as well)
+      const keys = Array.from({ length: 16 }, (_, i) => `tls:${rt}:${i}:k`);
       const sets = keys.map((k, i) => resp("SET", k, `v${i}`));
       const want = "+OK\r\n".repeat(keys.length);
       expect((await request(port.to_tls!, Buffer.concat(sets), want.length)).toString()).toBe(want);
@@ -238,7 +234,10 @@ describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
     });
 
     it("without tls_cert_file that redis refuses: an error reply, and the log says TLS or reset", async () => {
-      const line = new RegExp(`server '127\\.0\\.0\\.1:${authed.tls}:1' on s \\d+: .*(TLS|ECONNRESET)`);
+      // TLS 1.3: redis refuses the missing certificate after the handshake, with an alert the
+      // first read meets. Deno's read throws InvalidData ("received fatal alert:
+      // CertificateRequired"), which runtime/deno.ts logs as a bare EINVAL for now (reported)
+      const line = new RegExp(`server '127\\.0\\.0\\.1:${authed.tls}:1' on s \\d+: .*(TLS|ECONNRESET${deno ? "|EINVAL" : ""})`);
       const got = await exchange(port.to_mtls_nocert!, Buffer.concat([resp("GET", `tls:${rt}:m`), resp("QUIT")]), { timeoutMs: PROMPT_MS });
       expect(got.toString()).toMatch(/^-ERR [^\r\n]+\r\n$/);
       await until(() => line.test(log()), () => `no line like ${line} in:\n${log()}`);
@@ -282,7 +281,7 @@ describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
       expect(got.toString("latin1")).not.toContain("PONG");
     });
 
-    it("with listen_tls_ca_file a client without a certificate is refused, one with the client certificate is served", async () => {
+    it.skipIf(deno)("with listen_tls_ca_file a client without a certificate is refused, one with the client certificate is served", async () => {
       const without = await tlsTalk(port.from_mtls!, resp("PING"), 7, { ca: certs.ca, timeoutMs: PROMPT_MS });
       expect(without.got).toBe("");
       expect(without.error).not.toBeNull();
@@ -291,6 +290,15 @@ describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
       // a certificate of another CA is refused as well
       const foreign = await tlsTalk(port.from_mtls!, resp("PING"), 7, { ca: certs.ca, cert: certs.otherServer.cert, key: certs.otherServer.key, timeoutMs: PROMPT_MS });
       expect(foreign.got).toBe("");
+    });
+
+    it.runIf(deno)("with listen_tls_ca_file Deno does not start: exit 1, and the log names the listener and why", () => {
+      const conf = writeConf(`from_mtls:\n  listen: 127.0.0.1:${port.from_mtls}\n  redis: true\n${fromMtls()}`);
+      const [cmd, ...args] = TARGETS.deno(["-c", conf]);
+      const r = spawnSync(cmd!, args, { encoding: "utf8", timeout: 20_000 });
+      const out = r.stderr + r.stdout;
+      expect({ status: r.status, signal: r.signal }, out).toEqual({ status: 1, signal: null });
+      expect(out).toContain(`listen on '127.0.0.1:${port.from_mtls}' for pool 'from_mtls' failed: EPROTO ${onDeno("requiring client certificates (listen_tls_ca_file)")}`);
     });
   });
 
@@ -325,13 +333,24 @@ describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
     });
   });
 
-  it("tls_verify: false accepts the certificate of an unknown CA, with a warning at start", async () => {
+  it.skipIf(deno)("tls_verify: false accepts the certificate of an unknown CA, with a warning at start", async () => {
     expect(log()).toContain("pool 'noverify': tls_verify is false");
     const want = "+OK\r\n$2\r\nnv\r\n:1\r\n";
     const got = await request(port.noverify!, Buffer.concat([resp("SET", `tls:${rt}:nv`, "nv"), resp("GET", `tls:${rt}:nv`), resp("DEL", `tls:${rt}:nv`)]), want.length);
     expect(got.toString(), log()).toBe(want);
     // the pools that verify are not warned about
     expect(count(log(), /tls_verify is false/)).toBe(1);
+  });
+
+  it.runIf(deno)("tls_verify: false on Deno: the same warning at start, then every request gets -ERR Protocol error and the log says why", async () => {
+    expect(log()).toContain("pool 'noverify': tls_verify is false");
+    const line = new RegExp(`server '127\\.0\\.0\\.1:${otherCa.tls}:1' on s \\d+: EPROTO \\(${onDeno("tls_verify: false").replace(/[()]/g, "\\$&")}\\)`);
+    const before = count(log(), line);
+    const got = await request(port.noverify!, Buffer.concat([resp("SET", `tls:${rt}:nv`, "nv"), resp("GET", `tls:${rt}:nv`)]), PROTOCOL_ERROR.length * 2, PROMPT_MS);
+    expect(got.toString(), log()).toBe(PROTOCOL_ERROR.repeat(2));
+    await until(() => count(log(), line) > before, () => `no new line like ${line} in:\n${log()}`);
+    // the refusal is Deno's, not a handshake with the server: nothing was written there
+    expect((await tlsTalk(otherCa.tls, resp("EXISTS", `tls:${rt}:nv`), 4, { ca: certs.otherCa })).got).toBe(":0\r\n");
   });
 
   describe("-t", () => {
@@ -342,6 +361,8 @@ describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
     };
 
     it("passes a conf whose TLS files are all there", () => {
+      // Deno too: -t checks the keys and the files, not what the runtime can do (its refusal of
+      // listen_tls_ca_file comes at start, above)
       const r = check(`  tls: true\n  tls_ca_file: ${certs.ca}\n  tls_cert_file: ${certs.client.cert}\n  tls_key_file: ${certs.client.key}\n  listen_tls_cert_file: ${certs.server.cert}\n  listen_tls_key_file: ${certs.server.key}\n  listen_tls_ca_file: ${certs.ca}\n`);
       expect({ status: r.status, err: r.stderr + r.stdout }).toEqual({ status: 0, err: expect.stringContaining("syntax is ok") });
     });
@@ -377,80 +398,4 @@ describe.each(["node", "binary"] as Target[])("TLS on %s", (rt) => {
       expect(r.stderr + r.stdout).toContain("tls: true");
     });
   });
-
-  it("prints requests per proxy CPU-second for GET, TLS on both sides and plain", async () => {
-    const N = 20_000;
-    const pid = proxy.proc.pid!;
-    const figures: string[] = [];
-    // warm both paths up (JIT, connections) before measuring
-    for (const [p, ca] of [[port.both!, certs.ca], [port.plain_pool!, undefined]] as const) expect((await benchmark(p, 16, 5000, ca)).code).toBe(0);
-    for (const depth of [1, 16]) {
-      for (const [label, p, ca] of [["tls both sides", port.both!, certs.ca], ["plain", port.plain_pool!, undefined]] as const) {
-        const pool = label === "plain" ? "plain_pool" : "both";
-        const s0 = (await readStats(stats))[pool]!;
-        const c0 = cpuSeconds(pid);
-        const r = await benchmark(p, depth, N, ca);
-        const cpu = cpuSeconds(pid) - c0;
-        const s1 = (await readStats(stats))[pool]!;
-        expect(r.code, r.out).toBe(0);
-        expect(r.out).toMatch(/GET: [\d.]+ requests per second/);
-        // the GETs went through the proxy to redis, and came back without errors
-        expect(Number(s1.client_err) - Number(s0.client_err)).toBe(0);
-        const responses = (st: Record<string, unknown>) => Number((Object.values(st).find((v) => typeof v === "object" && v !== null) as { responses?: number }).responses);
-        expect(responses(s1) - responses(s0)).toBeGreaterThanOrEqual(N);
-        const rps = /GET: ([\d.]+) requests per second/.exec(r.out)![1];
-        figures.push(`tls-figure: ${rt} GET depth ${depth} ${label}: ${cpu > 0 ? Math.round(N / cpu) : "n/a"} requests per proxy CPU-second (${cpu.toFixed(2)} s CPU for ${N}; ${rps} requests/s)`);
-      }
-    }
-    const stunnel = spawnSync("sh", ["-c", "command -v stunnel4"], { encoding: "utf8" });
-    if (rt === "node") {
-      figures.push(
-        stunnel.status === 0
-          ? await stunnelFigures(N)
-          : "tls-figure: nutcracker behind two stunnels: not measured (stunnel4 is not installed)",
-      );
-    }
-    for (const f of figures) console.log(f);
-  });
 });
-
-/**
- * nutcracker 0.5.0 with stunnel on both sides: clients speak TLS to stunnel A, which gives plain
- * text to nutcracker, which talks to stunnel B, which speaks TLS to redis. The CPU of all three.
- */
-async function stunnelFigures(n: number): Promise<string> {
-  const [front, nc, back] = [await freePort(), await freePort(), await freePort()];
-  const dir = certs.dir;
-  const conf = (name: string, text: string) => {
-    const f = join(dir, `${name}.conf`);
-    writeFileSync(f, `foreground = yes\npid =\n${text}`);
-    return f;
-  };
-  const a = conf("stunnel-front", `[front]\naccept = 127.0.0.1:${front}\nconnect = 127.0.0.1:${nc}\ncert = ${certs.server.cert}\nkey = ${certs.server.key}\n`);
-  const b = conf("stunnel-back", `[back]\nclient = yes\naccept = 127.0.0.1:${back}\nconnect = 127.0.0.1:${goodA.tls}\nCAfile = ${certs.ca}\nverifyChain = yes\n`);
-  const procs = [spawn("stunnel4", [a], { stdio: "ignore" }), spawn("stunnel4", [b], { stdio: "ignore" })];
-  for (const p of procs) p.on("error", () => {});
-  const ncConf = writeConf(`nc:\n  listen: 127.0.0.1:${nc}\n  redis: true\n  servers:\n   - 127.0.0.1:${back}:1\n`);
-  const ncProc = await startProxy("nutcracker", ["-c", ncConf], nc);
-  try {
-    await waitForPort("127.0.0.1", front, 10_000);
-    await waitForPort("127.0.0.1", back, 10_000);
-    // the whole chain answers, or there is no figure to give
-    const ping = await tlsTalk(front, resp("SET", "tls:stunnel", "x"), 5, { ca: certs.ca }).catch((e: Error) => ({ got: e.message, error: null }));
-    if (ping.got !== "+OK\r\n") return `tls-figure: nutcracker behind two stunnels: not measured (the chain answered ${JSON.stringify(ping.got)}, error ${ping.error})`;
-    const pids = [ncProc.proc.pid!, ...procs.map((p) => p.pid!)];
-    const cpu = () => pids.reduce((s, p) => s + cpuSeconds(p), 0);
-    await benchmark(front, 16, 5000, certs.ca);
-    const out: string[] = [];
-    for (const depth of [1, 16]) {
-      const c0 = cpu();
-      const r = await benchmark(front, depth, n, certs.ca);
-      const used = cpu() - c0;
-      out.push(`tls-figure: nutcracker + 2 stunnels GET depth ${depth}: ${used > 0 ? Math.round(n / used) : "n/a"} requests per CPU-second of the three (${r.code === 0 ? "ok" : `redis-benchmark exit ${r.code}`})`);
-    }
-    return out.join("\n");
-  } finally {
-    await ncProc.stop();
-    for (const p of procs) p.kill("SIGKILL");
-  }
-}
