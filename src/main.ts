@@ -10,7 +10,7 @@ import { Context } from "./core/context.ts";
 import { ServerPool } from "./core/pool.ts";
 import { type Proxy, PoolRegistry, proxyInit } from "./core/proxy.ts";
 import { Reloader } from "./core/reload.ts";
-import { WorkerGroup, workerEndpoints } from "./core/workers.ts";
+import { WorkerGroup, workerEndpoints, workersRefuse } from "./core/workers.ts";
 import { loadTls } from "./core/tls.ts";
 import { hashkitInit } from "./hashkit/index.ts";
 import { Logger } from "./log.ts";
@@ -97,6 +97,11 @@ export async function start(rt: Runtime, args: readonly string[]): Promise<void>
     logFile.close();
     rt.exit(code);
   };
+  const refused = o.workers !== 1 ? workersRefuse(pools) : null;
+  if (refused !== null) {
+    log.error(refused);
+    rt.exit(1);
+  }
   if (o.workers !== 1 && o.workerSlot === null) return primaryMain(rt, o, log, text!, shutdown, () => (pidWritten = writePid(rt, o, log)));
   const slot = o.workerSlot;
   let ctx: Context | null = null;

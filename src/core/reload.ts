@@ -8,6 +8,7 @@
 // round) happens before the first swap, so a reload is applied whole or not at all.
 
 import { parseConf } from "../conf/parse.ts";
+import { workersRefuse } from "./workers.ts";
 import type { PoolConf } from "../conf/types.ts";
 import type { Proto } from "../proto/types.ts";
 import { type Context, LOG_NOTICE } from "./context.ts";
@@ -84,6 +85,8 @@ export class Reloader {
     } catch (e) {
       return this.refuse(why, (e as Error).message, t0);
     }
+    const shared = ctx.shareListeners ? workersRefuse(confs) : null;
+    if (shared !== null) return this.refuse(why, shared, t0);
 
     const names = new Set(confs.map((c) => c.name));
     const removed = [...this.proxies.keys()].filter((n) => !names.has(n));

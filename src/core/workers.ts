@@ -34,6 +34,16 @@ interface Slot {
   delay: number;
 }
 
+/**
+ * Why `pools` cannot run under --workers, or null: a unix-socket listener cannot be shared (two
+ * processes cannot bind one path, SO_REUSEPORT or not), so such a file is refused whole, at start
+ * and by every worker's reload alike, rather than served by one worker while the others fail.
+ */
+export function workersRefuse(pools: readonly { readonly name: string; readonly listen: { readonly endpoint: Endpoint; readonly pname: string } }[]): string | null {
+  const u = pools.find((p) => p.listen.endpoint.path !== undefined);
+  return u === undefined ? null : `pool '${u.name}' listens on the unix socket '${u.listen.pname}', which worker processes cannot share: give it a TCP address, or run with --workers 1`;
+}
+
 /** The sockets of worker `index` under `prefix`. */
 export function workerSockets(prefix: string, index: number): { stats: string; metrics: string } {
   return { stats: `${prefix}-w${index}.stats`, metrics: `${prefix}-w${index}.metrics` };

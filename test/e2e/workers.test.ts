@@ -427,7 +427,8 @@ describe.each(["node", "binary"] as Target[])("--workers on %s", (target) => {
         const [v0, v1] = await Promise.all([workerStats(primary, 0), workerStats(primary, 1)]);
         // the workers' snapshots did not move while the primary read them
         if (JSON.stringify(summed(expectedSums([w0, w1]))) !== JSON.stringify(summed(expectedSums([v0, v1])))) return null;
-        if (serverSum(pool(g, "alpha"), "requests") !== 200 * REQS_PER_CLIENT) return null;
+        // a snapshot (-i) taken while the last replies were on their way counts every request but not every response
+        if (serverSum(pool(g, "alpha"), "requests") !== 200 * REQS_PER_CLIENT || serverSum(pool(g, "alpha"), "responses") !== 200 * REQS_PER_CLIENT) return null;
         expect(summed(g)).toEqual(expectedSums([w0, w1]));
         return [g, w0, w1] as const;
       });
@@ -548,6 +549,16 @@ describe.each(["node", "binary"] as Target[])("--workers on %s", (target) => {
       proxy.proc.kill("SIGUSR2");
       await until("the primary counts two refused reloads", async () => sampleValue(await metricsAt(port.metrics), "nutcracker_reloads_failed_total") === 2);
       expect(await workerReloads()).toEqual([[2, 2], [2, 2]]);
+      // a unix-socket listener cannot be shared by the workers: the file is refused by both, saying why
+      const sock = join(tmpdir(), `nc-workers-u-${target}-${process.pid}.sock`);
+      const three = confText([{ name: "alpha", port: port.alpha }, { name: "beta", port: port.beta }, { name: "gamma", port: port.gamma }], [r1, r2]);
+      rewrite(file, `${three}unix:\n  listen: ${sock}\n  redis: true\n  servers:\n   - 127.0.0.1:${r1.port}:1\n`);
+      const u = await postReload(port.metrics);
+      expect(u.status).toBe(422);
+      expect({ ok: u.body.ok, workers: u.body.workers }).toEqual({ ok: false, workers: [false, false] });
+      expect(JSON.stringify(u.body)).toContain("which worker processes cannot share");
+      expect(await workerReloads()).toEqual([[2, 3], [2, 3]]);
+      expect(existsSync(sock)).toBe(false);
       const m = await metricsAt(port.metrics);
       expect(sampleValue(m, "nutcracker_reloads_total")).toBe(2);
 
@@ -662,7 +673,7 @@ describe.each(["node", "binary"] as Target[])("--workers on %s", (target) => {
     }
   });
 
-  it("--workers 1 is one process, as nutcracker; --workers=x is refused", async () => {
+  it("--workers 1 is one process, as nutcracker; --workers=x is refused, and so is a unix-socket listener with two workers", async () => {
     const [listen, stats] = [await freePort(), await freePort()];
     const file = writeConf(confText([{ name: "alpha", port: listen }], [r1, r2]));
     const proxy = await start(["-c", file, "--workers", "1", "-s", String(stats), "-i", "100"], listen);
@@ -687,5 +698,13 @@ describe.each(["node", "binary"] as Target[])("--workers on %s", (target) => {
     const r = spawnSync(cmd!, args, { encoding: "utf8", timeout: 10_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("nutcracker: option --workers requires a number");
+
+    // a unix-socket listener and more than one worker: refused at start, saying why
+    const unixConf = writeConf(`u:\n  listen: ${join(tmpdir(), `nc-workers-u0-${target}-${process.pid}.sock`)}\n  redis: true\n  servers:\n   - 127.0.0.1:${r1.port}:1\n`);
+    const [ucmd, ...uargs] = TARGETS[target](["-c", unixConf, "--workers", "2", "-s", String(await freePort())]);
+    const ur = spawnSync(ucmd!, uargs, { encoding: "utf8", timeout: 10_000 });
+    expect(ur.status).toBe(1);
+    expect(ur.stderr).toContain("pool 'u' listens on the unix socket");
+    expect(ur.stderr).toContain("run with --workers 1");
   });
 });
