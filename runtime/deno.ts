@@ -32,7 +32,7 @@ import {
   WRITE_GATHER_MAX,
 } from "./common.ts";
 import { denoProcessRuntime, writeStderr } from "./process_deno.ts";
-import { connectTls, listenTls } from "./tls_deno.ts";
+import { connectTls, listenTls, tlsEnded, tlsErrno } from "./tls_deno.ts";
 import type { ConnectOptions, Endpoint, ErrnoName, Listener, ListenOptions, Runtime, Socket, SocketHandler } from "./types.ts";
 
 // The part of lib.deno this file uses, so that it type-checks without Deno's own types.
@@ -115,6 +115,8 @@ export class DenoSocket implements Socket {
   heldN = 0;
   noDelay: boolean | null = null;
   keepAlive = false;
+  /** Over TLS: its errors are named by runtime/tls_deno.ts. */
+  tls = false;
 
   constructor(handler: SocketHandler) {
     this.handler = handler;
@@ -212,10 +214,8 @@ function teardown(s: DenoSocket): void {
   s.queue.clear();
   s.small = null;
   s.heldBuf = null;
-  if (s.big !== null) {
-    // a read may still be pending on it: let it go to the collector rather than the pool
-    s.big = null;
-  }
+  // a read may still be pending on s.big: it goes to the collector rather than the pool
+  s.big = null;
   const c = s.conn;
   if (c !== null) {
     try {
@@ -236,10 +236,10 @@ export function deliverClose(s: DenoSocket, err: ErrnoName | null): void {
   }
 }
 
-/** The connection failed (read or write error): close now and report `err`. */
-function failWith(s: DenoSocket, err: ErrnoName): void {
+/** A read or write failed with `e`: close now and report its errno (`fallback` if it has none). */
+function failWith(s: DenoSocket, e: unknown, fallback: ErrnoName): void {
   if (s.closing || s.done) return;
-  if (s.err === null) s.err = err;
+  if (s.err === null) s.err = s.tls ? tlsErrno(s, e, fallback) : errnoOf(e, fallback);
   teardown(s);
   deliverClose(s, s.err);
 }
@@ -270,7 +270,7 @@ function dispatch(s: DenoSocket, buf: Uint8Array, n: number): boolean {
   return true;
 }
 
-function onEof(s: DenoSocket): void {
+export function onEof(s: DenoSocket): void {
   s.peerEnded = true;
   if (s.big !== null) {
     releaseBig(s.big);
@@ -325,7 +325,7 @@ async function readLoop(s: DenoSocket, conn: DenoConn): Promise<void> {
       if (!dispatch(s, buf, n)) return;
     }
   } catch (e) {
-    if (!s.closing) failWith(s, errnoOf(e, "ECONNRESET"));
+    if (!s.closing && !(s.tls && tlsEnded(s, e))) failWith(s, e, "ECONNRESET");
   } finally {
     s.reading = false;
   }
@@ -341,7 +341,7 @@ async function writeLoop(s: DenoSocket, conn: DenoConn): Promise<void> {
       q.consume(n);
     }
   } catch (e) {
-    if (!s.closing) failWith(s, errnoOf(e, "EPIPE"));
+    if (!s.closing) failWith(s, e, "EPIPE");
     return;
   } finally {
     s.writing = false;
@@ -364,7 +364,7 @@ async function sendFin(s: DenoSocket, conn: DenoConn): Promise<void> {
   try {
     await conn.closeWrite();
   } catch (e) {
-    if (!s.closing) failWith(s, errnoOf(e, "EPIPE"));
+    if (!s.closing) failWith(s, e, "EPIPE");
     return;
   }
   if (s.peerEnded) finish(s);
@@ -439,9 +439,10 @@ export async function acceptLoop(l: DenoListener, handler: SocketHandler, state:
   }
 }
 
-/** An accepted connection becomes the handler's socket. */
-export function adoptAccepted(conn: DenoConn, handler: SocketHandler): void {
+/** An accepted connection (`tls`: one whose handshake is done) becomes the handler's socket. */
+export function adoptAccepted(conn: DenoConn, handler: SocketHandler, tls = false): void {
   const s = new DenoSocket(handler);
+  s.tls = tls;
   try {
     s.attach(conn);
     handler.open(s);

@@ -11,10 +11,21 @@
 //   - the handshake runs lazily on the first read or write; we run it first (handshake()), so
 //     handler.open comes after it as on node and bun, and a failed one is reported as EPROTO with
 //     Deno's words ("invalid peer certificate: UnknownIssuer") in sock.failure.
+//   - a handshake the peer never answers cannot be ended: the TCP connection stays open until the
+//     peer sends or closes, whatever we close. Both connectTls and startTls (which consumes the
+//     TcpConn) hand the socket to a task of rustls-tokio-stream that awaits the peer with no
+//     timeout, and closing the TlsConn only drops that task's handle. We still report EPROTO at
+//     the deadline; the socket is the peer's to end.
+//   - after the handshake, rustls's errors reach reads and writes as InvalidData (a TLS 1.3 server
+//     that refuses our certificate says so only then: "received fatal alert: CertificateRequired"):
+//     EPROTO with those words too, not the EINVAL that InvalidData means elsewhere.
+//   - a peer's FIN without close_notify fails the read with UnexpectedEof. node:tls sends none
+//     and node and bun take that FIN as the end, so it is an end here too; a reset stays
+//     ConnectionReset (ECONNRESET).
 
 import { bareHost, errnoOf, listenError } from "./common.ts";
-import { acceptLoop, adoptAccepted, type DenoConn, type DenoListener, DenoSocket, deliverClose, tcpListenOptions } from "./deno.ts";
-import type { ConnectOptions, Listener, ListenOptions, Socket, SocketHandler } from "./types.ts";
+import { acceptLoop, adoptAccepted, type DenoConn, type DenoListener, DenoSocket, deliverClose, onEof, tcpListenOptions } from "./deno.ts";
+import type { ConnectOptions, ErrnoName, Listener, ListenOptions, Socket, SocketHandler } from "./types.ts";
 
 interface DenoTlsConn extends DenoConn {
   handshake(): Promise<unknown>;
@@ -56,6 +67,7 @@ export function connectTls(opts: ConnectOptions, handler: SocketHandler): Socket
   const ep = opts.endpoint;
   const t = opts.tls!;
   const s = new DenoSocket(handler);
+  s.tls = true;
   const refuse = (why: string): Socket => {
     s.closing = true;
     s.failure = why;
@@ -153,7 +165,27 @@ export function listenTls(opts: ListenOptions, handler: SocketHandler): Promise<
 /** A client is the handler's once its handshake is done; one that fails it never was (as on node). */
 function acceptedTls(conn: DenoConn, handler: SocketHandler): void {
   handshake(conn as DenoTlsConn, ACCEPT_HANDSHAKE_MS).then(
-    () => adoptAccepted(conn, handler),
+    () => adoptAccepted(conn, handler, true),
     () => closeQuietly(conn),
   );
+}
+
+/** The errno of a failed read or write on an open TLS connection; a TLS error's words go to sock.failure. */
+export function tlsErrno(s: DenoSocket, e: unknown, fallback: ErrnoName): ErrnoName {
+  if ((e as { name?: unknown } | null)?.name !== "InvalidData") return errnoOf(e, fallback);
+  s.failure = `TLS: ${(e as { message?: unknown }).message ?? String(e)}`;
+  return "EPROTO";
+}
+
+/** A read failed with `e`: true if that was the peer's FIN without close_notify, now taken as its end. */
+export function tlsEnded(s: DenoSocket, e: unknown): boolean {
+  if ((e as { name?: unknown } | null)?.name !== "UnexpectedEof") return false;
+  if (s.paused) {
+    // as a plain EOF that comes while paused: kept for resume()
+    s.heldBuf = null;
+    s.heldN = -1;
+  } else {
+    onEof(s);
+  }
+  return true;
 }
