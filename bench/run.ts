@@ -39,6 +39,9 @@
 // dist/ is copied aside at the start, so a rebuild in this checkout during the run (the tests do
 // one) cannot change the build that later repetitions start.
 //
+//   --workers            the workers mode instead (issue 22): bench/workers.ts, unpinned, with the
+//                        other arguments passed on (its --reps, --targets, --out...)
+//
 // Runs on Bun (`npm run bench`); it uses node: modules only. Needs redis-server, redis-benchmark,
 // memcached, nutcracker, taskset, and cc for tools/mcbench.c (memcache loads are skipped without it).
 
@@ -55,6 +58,11 @@ import { ALL_CPUS, PIN_CPU, ROOT, type Spawned, alive, cpuBetween, cpuSample, ha
 import { BASE, type LoadRun, type MemRun, type Pair, type Report, type SystemInfo, markdown } from "./lib/report.ts";
 
 const proc = globalThis.process;
+if (proc.argv.includes("--workers")) {
+  const rest = proc.argv.slice(2).filter((a) => a !== "--workers");
+  const r = spawnSync(proc.execPath, [join(ROOT, "bench", "workers.ts"), ...rest], { stdio: "inherit" });
+  proc.exit(r.status ?? 1);
+}
 const BIN = join(ROOT, "node_modules", ".bin");
 const NUTCRACKER = existsSync("/usr/sbin/nutcracker") ? "/usr/sbin/nutcracker" : "nutcracker";
 
