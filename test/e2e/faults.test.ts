@@ -116,6 +116,7 @@ describe.each(["node", "bun"] as Target[])("faults on %s", (rt) => {
   const p = { redis: 0, eject: 0, mc: 0, garbage: 0, limited: 0, failfast: 0, probe: 0, slow: 0 };
   let deadPort = 0;
   let probePort = 0;
+  let probeHolder: Server | null = null;
 
   beforeAll(async () => {
     [a, b, ma, mb] = await Promise.all([startRedis(), startRedis(), startMemcached(), startMemcached()]);
@@ -125,7 +126,11 @@ describe.each(["node", "bun"] as Target[])("faults on %s", (rt) => {
     diag.push(a.port, b.port);
     for (const k of Object.keys(p) as (keyof typeof p)[]) p[k] = await freePort();
     deadPort = await freePort(); // nothing listens here
-    probePort = await freePort(); // nothing at first; a redis later
+    // held by a listener that resets every connection (so no other test's server can take the
+    // port, and probes fail) until the health check test puts a redis there
+    probeHolder = createServer((s) => s.resetAndDestroy());
+    await new Promise<void>((r) => probeHolder!.listen(0, "127.0.0.1", () => r()));
+    probePort = (probeHolder.address() as { port: number }).port;
     const conf = writeConf(`redis:
   listen: 127.0.0.1:${p.redis}
   redis: true
@@ -193,6 +198,7 @@ slow:
   afterAll(async () => {
     await proxy?.stop();
     garbage?.close();
+    probeHolder?.close();
     await Promise.all([a, b, ma, mb].filter(Boolean).map((x) => x.stop()));
   });
 
@@ -456,13 +462,19 @@ slow:
     await sleep(900); // past server_retry_timeout twice: twemproxy would put it back blindly
     const out = await replies(p.probe, all, keys.length);
     expect(out.every((r) => r === "$-1\r\n")).toBe(true); // all served by the live server
+    await new Promise<void>((r) => probeHolder!.close(() => r()));
+    probeHolder = null;
     const back = await startRedis([], probePort);
     try {
-      await sleep(1000);
-      const sets = await replies(p.probe, Buffer.concat(keys.map((k) => resp("SET", k, "v"))), keys.length);
-      expect(sets.every((r) => r === "+OK\r\n")).toBe(true);
-      const onBack = await replies(back.port, Buffer.concat(keys.map((k) => resp("EXISTS", k))), keys.length);
-      expect(onBack.filter((r) => r === ":1\r\n").length).toBeGreaterThan(0);
+      // a probe every server_retry_timeout (400 ms) puts it back; writes then reach it again
+      let onBack = 0;
+      for (const end = Date.now() + 10_000; onBack === 0 && Date.now() < end; ) {
+        await sleep(200);
+        const sets = await replies(p.probe, Buffer.concat(keys.map((k) => resp("SET", k, "v"))), keys.length);
+        expect(sets.every((r) => r === "+OK\r\n")).toBe(true);
+        onBack = (await replies(back.port, Buffer.concat(keys.map((k) => resp("EXISTS", k))), keys.length)).filter((r) => r === ":1\r\n").length;
+      }
+      expect(onBack).toBeGreaterThan(0);
     } finally {
       await back.stop();
     }
