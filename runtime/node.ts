@@ -2,11 +2,14 @@
 //
 // Socket events are wired with module-level listener functions that find their wrapper through
 // `this` (EventEmitter calls listeners with the emitter as `this`), so no closure is made per
-// connection or per chunk. What Node (20) does, and how it meets the contract:
+// connection or per chunk. What Node (20, 22, 24 and 26, the lines the tests run) does, and how it
+// meets the contract:
 //   - outgoing sockets read through `onread` into one shared 64 KB buffer (the chunk is borrowed,
-//     so no ArrayBuffer is made per read); net.Server has no `onread` in Node 20, so accepted
-//     sockets get a fresh Buffer per 'data' event. Idle sockets hold no read buffer either way:
-//     libuv allocates one only when the socket is readable.
+//     so no ArrayBuffer is made per read); net.Server has no `onread` (up to 26.12 its
+//     onconnection makes the accepted Socket without one, and an `onread` given to createServer
+//     is ignored: checked on 20.20, 22.23, 24.22 and 26.12), so accepted sockets get a fresh
+//     Buffer per 'data' event. Idle sockets hold no read buffer either way: libuv allocates one
+//     only when the socket is readable.
 //   - write() returning false, 'drain' and writableLength are the stream's own, with its
 //     highWaterMark set to HIGH_WATER_MARK (Node's default is 16 KB).
 //   - allowHalfOpen gives the half-close: 'end' on the peer's FIN, end() sends ours after the
@@ -18,7 +21,9 @@
 //     just before it. DNS failures are ENOTFOUND/EAI_AGAIN; Node 20's autoSelectFamily may wrap
 //     per-address failures in an AggregateError.
 //   - SO_REUSEPORT (`reusePort` in server.listen) only exists from Node 22.12/23.1; Node 20
-//     ignores the option and a second bind fails with EADDRINUSE.
+//     ignores the option and a second bind fails with EADDRINUSE. --workers takes it where
+//     nodeHasReusePort() says so, node:cluster elsewhere; the contract's reuse_port checks that
+//     claim against a second bind on every Node line.
 //   - an exception from a handler callback is printed to stderr and the socket is closed with
 //     EIO, instead of becoming an uncaughtException that ends the process.
 

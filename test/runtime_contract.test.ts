@@ -1,12 +1,13 @@
-// The runtime contract on every runtime: the same fixture runs its scenarios under node (bundled), bun and deno.
+// The runtime contract on every runtime: the same fixture runs its scenarios under node (bundled, on Node 20, 22, 24 and 26), bun and deno.
 //
 // test/fixtures/contract_fixture.ts imports the adapter of whatever runs it (runtime/detect.ts)
-// and prints one JSON line per scenario; each line becomes one test here, named after the runtime.
+// and prints one JSON line per scenario; each line becomes one test here, named after the runtime
+// (node20 ... node26: the Node lines of test/helpers/runtimes.ts).
 // Its TLS scenarios (test/fixtures/contract_tls.ts) use certificates made here (--certs) and two
 // node:tls peers run here that report what a client showed them (--tls-ask-port, --tls-require-port).
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,10 +29,14 @@ interface Run {
   readonly code: number | null;
 }
 
-/** A way to run the fixture: the three runtimes, plus the fixture as a `bun build --compile` binary. */
+/** A way to run the fixture: the runtimes (node on each Node line), plus the fixture as a `bun build --compile` binary. */
 interface Target {
   readonly name: string;
   readonly runtime: RuntimeName;
+  /** For the describe: "node22 (v22.23.5)". */
+  readonly label: string;
+  /** Why it cannot run as named (a Node line's executable missing or another version), or null. */
+  readonly problem: string | null;
   cmd(args: readonly string[]): string[];
 }
 
@@ -39,10 +44,10 @@ const work = mkdtempSync(join(tmpdir(), "nc-contract-"));
 const bundle = join(work, "contract_fixture.mjs");
 const compiled = join(work, "contract_fixture_bun");
 const targets: readonly Target[] = [
-  ...runtimeTargets({ ts: FIXTURE, nodeBundle: bundle }).map((t) => ({ name: t.name, runtime: t.name, cmd: t.cmd })),
+  ...runtimeTargets({ ts: FIXTURE, nodeBundle: bundle }),
   // argv differs in a compiled binary (["bun", "/$bunfs/root/<name>", ...args]); args, spawnDetached
   // and the rest must still hold there. deno compile needs a runtime download, so it is not here.
-  { name: "bun-compiled", runtime: "bun", cmd: (args) => [compiled, ...args] },
+  { name: "bun-compiled", runtime: "bun", label: "bun-compiled", problem: null, cmd: (args) => [compiled, ...args] },
 ];
 const runs = new Map<string, Promise<Run>>();
 const peers: net.Server[] = [];
@@ -97,9 +102,15 @@ function runFixture(t: Target, env: Env): Promise<Run> {
     "--marker", MARKER,
   ]);
   return new Promise((resolve) => {
+    // a Node line that is not there fails every scenario with the reason
+    if (t.problem !== null && !existsSync(cmd as string)) {
+      resolve({ results: new Map(), stdout: "", stderr: t.problem, code: null });
+      return;
+    }
     const child = spawn(cmd as string, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    child.on("error", (e) => (stderr += `\n[spawn ${cmd}: ${e.message}]`));
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const timer = setTimeout(() => {
@@ -146,7 +157,14 @@ afterAll(() => {
   if (certs !== null) rmSync(certs.dir, { recursive: true, force: true });
 });
 
-describe.each(targets.map((t) => ({ name: t.name, runtime: t.runtime })))("runtime contract on $name", ({ name, runtime }) => {
+describe.each(targets)("runtime contract on $label", ({ name, runtime, problem }) => {
+  // a Node line is the version it is named after, installed where npm ci puts it (runtimes.ts)
+  if (runtime === "node") {
+    it(`${name}: is Node ${name.slice(4)}`, () => {
+      expect(problem, `${name}: ${problem}`).toBeNull();
+    });
+  }
+
   it.each(SCENARIOS)(`${name}: %s`, async (scenario) => {
     const run = await (runs.get(name) as Promise<Run>);
     const r = run.results.get(scenario);

@@ -4,17 +4,34 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitForPort } from "./runtimes.ts";
+import { type NodeLine, nodeBinary, nodeLines, waitForPort } from "./runtimes.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 const BIN = join(ROOT, "node_modules", ".bin");
 
 /** The compiled Bun executable `bun build.ts bin` (and `npm test`) makes. */
 export const BINARY = join(ROOT, "dist", "nutcracker-bun");
+const BUNDLE = join(ROOT, "dist", "nutcracker.mjs");
 
-/** The targets a shared suite runs against. The Node one runs the bundle build.ts makes. */
+/**
+ * The bundle on one Node line (test/helpers/runtimes.ts). A line whose executable is missing
+ * throws here, saying why, instead of a spawn that fails with ENOENT.
+ */
+function onNode(line: NodeLine): (args: string[]) => string[] {
+  return (args) => {
+    const b = nodeBinary(line);
+    if (line !== "node20" && b.version === null) throw new Error(`${b.label}: ${b.problem}`);
+    return [b.path, BUNDLE, ...args];
+  };
+}
+
+/** The targets a shared suite runs against. The Node ones run the bundle build.ts makes; `node` is node20, the system node. */
 export const TARGETS = {
-  node: (args: string[]) => ["node", join(ROOT, "dist", "nutcracker.mjs"), ...args],
+  node: onNode("node20"),
+  node20: onNode("node20"),
+  node22: onNode("node22"),
+  node24: onNode("node24"),
+  node26: onNode("node26"),
   bun: (args: string[]) => [join(BIN, "bun"), join(ROOT, "runtime", "main_bun.ts"), ...args],
   deno: (args: string[]) => [join(BIN, "deno"), "run", "-A", join(ROOT, "runtime", "main_deno.ts"), ...args],
   binary: (args: string[]) => [BINARY, ...args],
@@ -22,8 +39,17 @@ export const TARGETS = {
 } as const;
 export type Target = keyof typeof TARGETS;
 export const RUNTIMES: readonly Target[] = ["node", "bun", "deno"];
-/** What ships: the three runtimes and the single executable (test/e2e/matrix.test.ts). */
-export const MATRIX: readonly Target[] = ["node", "bun", "deno", "binary"];
+/**
+ * What ships, as test/e2e/matrix.test.ts runs it: the Node bundle on each Node line this platform
+ * has (all four on linux x64), bun, deno and the single executable.
+ */
+export const MATRIX: readonly Target[] = [...nodeLines(), "bun", "deno", "binary"];
+
+/** For test names: "node22 (v22.23.5)" for a Node line, else the target. */
+export function targetLabel(t: Target): string {
+  if (t === "node") return nodeBinary("node20").label;
+  return t.startsWith("node") ? nodeBinary(t as NodeLine).label : t;
+}
 
 export interface Running {
   readonly proc: ChildProcess;

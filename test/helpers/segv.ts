@@ -19,6 +19,10 @@ export const SEGV_LINE = "signal 11 (SIGSEGV) received, core dumping";
 export const SEGV_OUTCOME: Readonly<Record<Target, "logs and dies" | "ignored once">> = {
   nutcracker: "logs and dies",
   node: "logs and dies",
+  node20: "logs and dies",
+  node22: "logs and dies",
+  node24: "logs and dies",
+  node26: "logs and dies",
   bun: "logs and dies",
   binary: "logs and dies",
   deno: "ignored once",
