@@ -5,6 +5,10 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { ROOT } from "../helpers/proxy.ts";
+import { nodeBinary } from "../helpers/runtimes.ts";
+
+/** The Node bundle's label: the default `node` target is node20, the system node. */
+const NODE = `Node 20 bundle (${nodeBinary("node20").version})`;
 
 function runQuick(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -29,11 +33,11 @@ it("bench/run.ts --quick prints the tables, with a nutcracker row and rows for o
   const rows = out.split("\n").filter((l) => l.startsWith("| "));
   const row = (label: string): string[] => rows.filter((l) => l.startsWith(`| ${label} |`));
   // the summary tables name every system in their header
-  expect(rows.some((l) => l.startsWith("| load | nutcracker | Bun binary | Node bundle |"))).toBe(true);
+  expect(rows.some((l) => l.startsWith(`| load | nutcracker | Bun binary | ${NODE} |`))).toBe(true);
   // nutcracker and ours each have a memory row and a row per load
   const loads = (out.match(/^#### /gm) ?? []).length;
   expect(loads).toBeGreaterThanOrEqual(2);
-  for (const label of ["nutcracker 0.5.0", "Bun binary", "Node bundle"]) expect(row(label).length).toBe(loads + 1);
+  for (const label of ["nutcracker 0.5.0", "Bun binary", NODE]) expect(row(label).length).toBe(loads + 1);
   // nutcracker's rows hold figures: requests/s like 78.4k, not a failure
   for (const l of row("nutcracker 0.5.0").slice(1)) expect(l.split("|")[2]!.trim()).toMatch(/^\d+(\.\d+)?[kM]?$/);
 }, 120_000);
