@@ -2,6 +2,7 @@
 
 import type { Runtime } from "../../runtime/types.ts";
 import { Logger } from "../log.ts";
+import { crcInit } from "./aof/crc.ts";
 import { openAof } from "./aof/writer.ts";
 import { cacheUsage, parseCacheArgs } from "./cli.ts";
 import { CACHE_VERSION, CacheServer } from "./server.ts";
@@ -22,6 +23,7 @@ export async function cacheMain(rt: Runtime, args: readonly string[]): Promise<v
     rt.writeStdout(`nutcracker cache ${CACHE_VERSION}\n`);
     rt.exit(0);
   }
+  await crcInit();
   const logFile = rt.openLog(null);
   const logger = new Logger(logFile, () => Date.now());
   const log = (line: string): void => logger.loga(line);

@@ -3,6 +3,21 @@
 // A log record can be a 1 MB value and a snapshot tens of MB, all checksummed on the event loop,
 // so this reads 8 bytes per step through 8 tables where hashkit's crc32a takes one byte per
 // table lookup. Same results as hashCrc32a at every length and alignment (format.test.ts checks).
+// From WASM_FROM bytes on, hash-wasm's CRC-32 is faster once loaded (crcInit): bench/crc.ts
+// measured it at 1.14-1.93x ours from 16 KiB to 1 MiB on Bun and Node, about even at 1 KiB, and
+// 0.12-0.70x below that, where its call costs more than the bytes
+// (bench/results/2026-12-04-crc.md).
+
+import { createCRC32, type IHasher } from "hash-wasm";
+
+/** Records this long or longer go through hash-wasm, once crcInit has loaded it. */
+const WASM_FROM = 4096;
+let wasm: IHasher | null = null;
+
+/** Load hash-wasm's CRC-32 (once; the cache server awaits it before it opens its log). */
+export async function crcInit(): Promise<void> {
+  wasm ??= await createCRC32();
+}
 
 const TABLES = new Int32Array(8 * 256);
 for (let i = 0; i < 256; i++) {
@@ -28,6 +43,12 @@ for (let i = 0; i < 256; i++) {
  * ```
  */
 export function crc32(bytes: Uint8Array, start: number, end: number): number {
+  if (wasm !== null && end - start >= WASM_FROM) {
+    wasm.init();
+    wasm.update(bytes.subarray(start, end));
+    const d = wasm.digest("binary");
+    return ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0;
+  }
   const T = TABLES;
   let crc = -1;
   let i = start;

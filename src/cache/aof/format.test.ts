@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { splits } from "../../../test/helpers/split.ts";
-import { crc32 } from "./crc.ts";
+import { crc32, crcInit } from "./crc.ts";
 import { HEADER_SIZE, header, LogScanner, MAX_RECORD, RecordBuffer } from "./format.ts";
 import { b, MapTarget } from "../../../test/helpers/aof_test_target.ts";
 import { hashCrc32a } from "../../hashkit/crc32.ts";
@@ -56,7 +56,22 @@ describe("crc32()", () => {
     }
     expect(crc32(big, 0, big.length)).toBe(hashCrc32a(big, 0, big.length));
   });
+
+  it("gives the same checksums once hash-wasm takes the long records (crcInit)", async () => {
+    const long = new Uint8Array(300_000);
+    for (let i = 0; i < long.length; i++) long[i] = (i * 2654435761) >>> 24;
+    const before = [4095, 4096, 4097, 65_536, 299_990].flatMap((n) => [0, 1, 3, 7].map((st) => crc32(long, st, st + n)));
+    await crcInit();
+    const after = [4095, 4096, 4097, 65_536, 299_990].flatMap((n) => [0, 1, 3, 7].map((st) => crc32(long, st, st + n)));
+    expect(after).toEqual(before);
+    expect(after[8]).toBe(hashCrc32a(long, 0, 4097));
+    expect(crc32(nineBytes(), 0, 9)).toBe(0xcbf43926);
+  });
 });
+
+function nineBytes(): Uint8Array {
+  return new TextEncoder().encode("123456789");
+}
 
 describe("LogScanner", () => {
   const { bytes, starts } = logFile(everyKind);
