@@ -317,21 +317,6 @@ function onHandshake(raw: RawSocket, success: boolean, authorizationError: Error
   onOpenOutgoing(raw);
 }
 
-/** TLS sockets: as below, but opened by the handshake. */
-export const outgoingTlsHandlers = {
-  binaryType: "uint8array" as const,
-  open(raw: RawSocket): void {
-    raw.data.tcp = raw;
-  },
-  handshake: onHandshake,
-  data: onData,
-  drain: onDrain,
-  end: onEnd,
-  close: onClose,
-  error: onError,
-  connectError: onConnectError,
-};
-
 /** Every outgoing socket shares this handler object; `data` carries the BunSocket. */
 export const outgoingHandlers = {
   binaryType: "uint8array" as const,
@@ -342,4 +327,13 @@ export const outgoingHandlers = {
   close: onClose,
   error: onError,
   connectError: onConnectError,
+};
+
+/** TLS sockets: the same, but opened by the handshake. */
+export const outgoingTlsHandlers = {
+  ...outgoingHandlers,
+  open(raw: RawSocket): void {
+    raw.data.tcp = raw;
+  },
+  handshake: onHandshake,
 };

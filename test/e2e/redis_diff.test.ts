@@ -12,7 +12,12 @@ import {
   direct,
   inspectBackends,
   type Outcome,
+  PASSWORD,
+  passwordOf,
   type PoolName,
+  POOL_KEYS,
+  POOLS,
+  poolServers,
   runSequence,
   type Sequence,
   sortArrayReplies,
@@ -24,7 +29,6 @@ import { freePort, waitForPort } from "../helpers/runtimes.ts";
 const SYSTEMS = ["nutcracker", "node", "bun"] as const;
 type System = (typeof SYSTEMS)[number];
 const OURS = ["node", "bun"] as const;
-const PASSWORD = "sekrit";
 /**
  * Sequences in flight at once; each runs on the three systems at once. One: sequences share each
  * system's server connections, so a sequence that breaks one (or floods it) would otherwise show
@@ -54,49 +58,9 @@ let blackhole: Server;
 const blackholeSockets = new Set<Socket>();
 let blackholePort = 0;
 
-/** The servers of `pool` for one system, in config order, with their names (names fix placement, not ports). */
-function poolServers(r: Redises, pool: PoolName): { port: number; name: string }[] {
-  switch (pool) {
-    case "two":
-    case "db":
-      return [{ port: r.A.port, name: "s1" }, { port: r.B.port, name: "s2" }];
-    case "three":
-      return [{ port: r.A.port, name: "s1" }, { port: r.B.port, name: "s2" }, { port: r.C.port, name: "s3" }];
-    case "auth":
-    case "authdb":
-      return [{ port: r.D.port, name: "s1" }, { port: r.E.port, name: "s2" }];
-    case "oom":
-      return [{ port: r.F.port, name: "s1" }];
-    case "dead":
-      return [{ port: deadPort, name: "s1" }];
-    case "half":
-      return [{ port: r.A.port, name: "s1" }, { port: deadPort, name: "s2" }];
-    case "slow":
-      return [{ port: blackholePort, name: "s1" }];
-    case "ro":
-      return [{ port: r.G.port, name: "s1" }, { port: r.H.port, name: "s2" }];
-    case "stale":
-      return [{ port: r.G.port, name: "s1" }, { port: r.S.port, name: "s2" }];
-  }
-}
-
-const POOL_KEYS: Record<PoolName, string> = {
-  two: "  hash: fnv1a_64\n  distribution: ketama\n",
-  three: "  hash: murmur\n  distribution: modula\n  hash_tag: \"{}\"\n",
-  auth: `  redis_auth: ${PASSWORD}\n`,
-  authdb: `  redis_auth: ${PASSWORD}\n  redis_db: 1\n`,
-  db: "  redis_db: 2\n",
-  oom: "",
-  dead: "",
-  half: "  distribution: modula\n",
-  slow: "  timeout: 400\n",
-  ro: "",
-  stale: "",
-};
-const POOLS = Object.keys(POOL_KEYS) as PoolName[];
-
-function passwordOf(pool: PoolName): string | null {
-  return pool === "auth" || pool === "authdb" ? PASSWORD : null;
+/** The servers of `pool` for one system (diff.ts's layout over this system's redis-servers). */
+function serversOf(r: Redises, pool: PoolName): { port: number; name: string }[] {
+  return poolServers(pool, (role) => r[role].port, deadPort, blackholePort);
 }
 
 /** The pools for one system; ours keep 0.5.0's answers with `error_replies: false` (nutcracker rejects the key). */
@@ -105,7 +69,7 @@ function confYaml(r: Redises, ports: Record<PoolName, number>, ours: boolean): s
   return POOLS.map(
     (pool) =>
       `${pool}:\n  listen: 127.0.0.1:${ports[pool]}\n  redis: true\n${strict}${POOL_KEYS[pool]}  servers:\n` +
-      poolServers(r, pool).map((s) => `   - 127.0.0.1:${s.port}:1 ${s.name}\n`).join(""),
+      serversOf(r, pool).map((s) => `   - 127.0.0.1:${s.port}:1 ${s.name}\n`).join(""),
   ).join("");
 }
 
@@ -149,7 +113,7 @@ async function runOn(sys: System, port: number, seq: Sequence): Promise<Outcome>
   const got = await runSequence(port, seq);
   const backends = seq.inspect
     ? await inspectBackends(
-        poolServers(redises[sys], seq.pool).map((s) => s.port),
+        serversOf(redises[sys], seq.pool).map((s) => s.port),
         passwordOf(seq.pool),
         seq.prefix,
       )

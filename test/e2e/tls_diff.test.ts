@@ -18,7 +18,22 @@ import { createServer as createTlsServer, type Server as TlsServer } from "node:
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CORPUS } from "../fixtures/redis_corpus.ts";
 import { type Certs, makeCerts } from "../helpers/certs.ts";
-import { cmd, describeDifference, direct, inspectBackends, type Outcome, type PoolName, runSequence, type Sequence, sortArrayReplies } from "../helpers/diff.ts";
+import {
+  cmd,
+  describeDifference,
+  direct,
+  inspectBackends,
+  type Outcome,
+  PASSWORD,
+  passwordOf,
+  type PoolName,
+  POOL_KEYS,
+  POOLS,
+  poolServers,
+  runSequence,
+  type Sequence,
+  sortArrayReplies,
+} from "../helpers/diff.ts";
 import { type Running, startProxy, writeConf } from "../helpers/proxy.ts";
 import { type Backend, startRedis } from "../helpers/real_backends.ts";
 import { freePort, waitForPort } from "../helpers/runtimes.ts";
@@ -32,7 +47,6 @@ type TlsMode = (typeof TLS_MODES)[number];
 const MODE_NAME: Record<TlsMode, string> = { to: "TLS to the backends", from: "TLS from the client" };
 type System = `${Target} ${Mode}`;
 const SYSTEMS: readonly System[] = TARGETS.flatMap((t) => MODES.map((m) => `${t} ${m}` as const));
-const PASSWORD = "sekrit";
 const MBUFS = [512, 16384] as const;
 
 /**
@@ -107,52 +121,10 @@ function serverPort(b: Redis, mode: Mode): number {
   return b.tls;
 }
 
-/** The servers of `pool`, in config order, with their names; `inspect` gives the plain ports to read the keys on. */
-function poolServers(r: Redises, pool: PoolName, mode: Mode, inspect = false): { port: number; name: string }[] {
-  const p = (b: Redis): number => (inspect ? b.port : serverPort(b, mode));
+/** The servers of `pool` (diff.ts's layout), at the ports the proxy of `mode` uses; `inspect` gives the plain ports to read the keys on. */
+function serversOf(r: Redises, pool: PoolName, mode: Mode, inspect = false): { port: number; name: string }[] {
   const hole = mode === "to" ? tlsBlackholePort : blackholePort;
-  switch (pool) {
-    case "two":
-    case "db":
-      return [{ port: p(r.A), name: "s1" }, { port: p(r.B), name: "s2" }];
-    case "three":
-      return [{ port: p(r.A), name: "s1" }, { port: p(r.B), name: "s2" }, { port: p(r.C), name: "s3" }];
-    case "auth":
-    case "authdb":
-      return [{ port: p(r.D), name: "s1" }, { port: p(r.E), name: "s2" }];
-    case "oom":
-      return [{ port: p(r.F), name: "s1" }];
-    case "dead":
-      return [{ port: deadPort, name: "s1" }];
-    case "half":
-      return [{ port: p(r.A), name: "s1" }, { port: deadPort, name: "s2" }];
-    case "slow":
-      return [{ port: hole, name: "s1" }];
-    case "ro":
-      return [{ port: p(r.G), name: "s1" }, { port: p(r.H), name: "s2" }];
-    case "stale":
-      return [{ port: p(r.G), name: "s1" }, { port: p(r.S), name: "s2" }];
-  }
-}
-
-/** redis_diff's pool keys. */
-const POOL_KEYS: Record<PoolName, string> = {
-  two: "  hash: fnv1a_64\n  distribution: ketama\n",
-  three: "  hash: murmur\n  distribution: modula\n  hash_tag: \"{}\"\n",
-  auth: `  redis_auth: ${PASSWORD}\n`,
-  authdb: `  redis_auth: ${PASSWORD}\n  redis_db: 1\n`,
-  db: "  redis_db: 2\n",
-  oom: "",
-  dead: "",
-  half: "  distribution: modula\n",
-  slow: "  timeout: 400\n",
-  ro: "",
-  stale: "",
-};
-const POOLS = Object.keys(POOL_KEYS) as PoolName[];
-
-function passwordOf(pool: PoolName): string | null {
-  return pool === "auth" || pool === "authdb" ? PASSWORD : null;
+  return poolServers(pool, (role) => (inspect ? r[role].port : serverPort(r[role], mode)), deadPort, hole);
 }
 
 /** The pools of one system: redis_diff's (with `error_replies: false`, as its ours), plus the TLS keys of `mode`. */
@@ -166,7 +138,7 @@ function confYaml(r: Redises, ports: Record<PoolName, number>, mode: Mode): stri
   return POOLS.map(
     (pool) =>
       `${pool}:\n  listen: 127.0.0.1:${ports[pool]}\n  redis: true\n  error_replies: false\n${tls}${POOL_KEYS[pool]}  servers:\n` +
-      poolServers(r, pool, mode).map((s) => `   - 127.0.0.1:${s.port}:1 ${s.name}\n`).join(""),
+      serversOf(r, pool, mode).map((s) => `   - 127.0.0.1:${s.port}:1 ${s.name}\n`).join(""),
   ).join("");
 }
 
@@ -206,7 +178,7 @@ async function runOn(sys: System, port: number, seq: Sequence): Promise<Outcome>
   const got = await runSequence(port, seq, mode === "from" ? { tls: { ca: readFileSync(certs.ca) } } : {});
   const backends = seq.inspect
     ? await inspectBackends(
-        poolServers(redises[sys], seq.pool, mode, true).map((s) => s.port),
+        serversOf(redises[sys], seq.pool, mode, true).map((s) => s.port),
         passwordOf(seq.pool),
         seq.prefix,
       )

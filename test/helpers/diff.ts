@@ -7,6 +7,64 @@ import { prng } from "./split.ts";
 /** The pools every system under test is configured with (same names, same shape, own backends). */
 export type PoolName = "two" | "three" | "auth" | "authdb" | "db" | "oom" | "dead" | "half" | "slow" | "ro" | "stale";
 
+/** The password of the D and E redis-servers (the auth pools). */
+export const PASSWORD = "sekrit";
+
+/** Each pool's keys besides listen and servers (the same for nutcracker and ours). */
+export const POOL_KEYS: Readonly<Record<PoolName, string>> = {
+  two: "  hash: fnv1a_64\n  distribution: ketama\n",
+  three: "  hash: murmur\n  distribution: modula\n  hash_tag: \"{}\"\n",
+  auth: `  redis_auth: ${PASSWORD}\n`,
+  authdb: `  redis_auth: ${PASSWORD}\n  redis_db: 1\n`,
+  db: "  redis_db: 2\n",
+  oom: "",
+  dead: "",
+  half: "  distribution: modula\n",
+  slow: "  timeout: 400\n",
+  ro: "",
+  stale: "",
+};
+export const POOLS = Object.keys(POOL_KEYS) as PoolName[];
+
+export function passwordOf(pool: PoolName): string | null {
+  return pool === "auth" || pool === "authdb" ? PASSWORD : null;
+}
+
+/**
+ * One system's redis-servers by role: A B C plain, D E with PASSWORD, F with no memory to spare,
+ * G a master with H its read-only replica, S a replica of a dead master that serves no stale data.
+ */
+export type RedisRole = "A" | "B" | "C" | "D" | "E" | "F" | "G" | "H" | "S";
+
+/**
+ * The servers of `pool` in config order, with their names (names fix placement, not ports):
+ * `port` gives a role's port, `dead` is a port nothing listens on, `hole` one that never answers.
+ */
+export function poolServers(pool: PoolName, port: (r: RedisRole) => number, dead: number, hole: number): { port: number; name: string }[] {
+  switch (pool) {
+    case "two":
+    case "db":
+      return [{ port: port("A"), name: "s1" }, { port: port("B"), name: "s2" }];
+    case "three":
+      return [{ port: port("A"), name: "s1" }, { port: port("B"), name: "s2" }, { port: port("C"), name: "s3" }];
+    case "auth":
+    case "authdb":
+      return [{ port: port("D"), name: "s1" }, { port: port("E"), name: "s2" }];
+    case "oom":
+      return [{ port: port("F"), name: "s1" }];
+    case "dead":
+      return [{ port: dead, name: "s1" }];
+    case "half":
+      return [{ port: port("A"), name: "s1" }, { port: dead, name: "s2" }];
+    case "slow":
+      return [{ port: hole, name: "s1" }];
+    case "ro":
+      return [{ port: port("G"), name: "s1" }, { port: port("H"), name: "s2" }];
+    case "stale":
+      return [{ port: port("G"), name: "s1" }, { port: port("S"), name: "s2" }];
+  }
+}
+
 /** One request sequence of the corpus. */
 export interface Sequence {
   /** Unique; names the test. */
