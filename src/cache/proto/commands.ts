@@ -9,8 +9,7 @@ import type { Session } from "./session.ts";
 import { type OutBuf, ascii } from "./output.ts";
 import { parseI32, parseU32, parseU64, u64Exact } from "./numbers.ts";
 import type { CacheStore } from "../store/store.ts";
-import type { StatsView } from "./stats.ts";
-import { type ConnView, type CrawlerSettings, processLruCrawler, processStat } from "./stats_cmd.ts";
+import { GENERAL_STATS, SETTINGS_STATS, type StatsView, statsText } from "./stats.ts";
 import { processUpdate } from "./storage.ts";
 import { NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, NREAD_SET } from "../store/store.ts";
 import { processMarithmetic } from "./meta_arith.ts";
@@ -29,6 +28,7 @@ import {
   R_BAD_FORMAT,
   R_DELETE_USAGE,
   R_DELETED,
+  R_DETAIL_USAGE,
   R_END,
   R_ERROR,
   R_INVALID_DELTA,
@@ -40,6 +40,7 @@ import {
   R_NOT_FOUND,
   R_OK,
   R_OUT_OF_MEMORY,
+  R_RESET,
   R_SHUTDOWN,
   R_TOUCHED,
   R_VALUE,
@@ -58,9 +59,6 @@ export interface CacheContext {
   /** Wall clock, unix seconds. */
   unixTime(): number;
   statsView(): StatsView;
-  /** The listener and the open connections, in `stats conns` order. */
-  connections(): readonly ConnView[];
-  readonly crawler: CrawlerSettings;
 }
 
 const W = {
@@ -86,8 +84,18 @@ const W = {
   version: ascii("version"),
   quit: ascii("quit"),
   verbosity: ascii("verbosity"),
-  lru_crawler: ascii("lru_crawler"),
   zero: ascii("0"),
+  reset: ascii("reset"),
+  detail: ascii("detail"),
+  on: ascii("on"),
+  off: ascii("off"),
+  dump: ascii("dump"),
+  settings: ascii("settings"),
+  items: ascii("items"),
+  slabs: ascii("slabs"),
+  sizes: ascii("sizes"),
+  conns: ascii("conns"),
+  cachedump: ascii("cachedump"),
 } as const;
 
 /** memcached's WANT_TOKENS_OR: ERROR unless the line has `a` or `b` tokens (terminal included). */
@@ -214,8 +222,6 @@ export function dispatch(s: Session): void {
     s.out.byte(10);
   } else if (s.tis(0, W.quit)) {
     s.quit();
-  } else if (s.tis(0, W.lru_crawler)) {
-    processLruCrawler(s);
   } else if (s.tis(0, W.verbosity)) {
     if (want(s, 3, 4)) processVerbosity(s);
   } else {
@@ -278,9 +284,9 @@ function processGet(s: Session, returnCas: boolean, touch: boolean): void {
         if (touch) {
           st.setExptime(i, exptime);
           stats.cmd_touch++;
-          stats.byClass.touch_hits[st.cls[i]!]!++;
+          stats.touch_hits++;
         } else {
-          stats.byClass.get_hits[st.cls[i]!]!++;
+          stats.get_hits++;
           stats.cmd_get++;
         }
         writeValue(out, st, i, returnCas);
@@ -318,7 +324,7 @@ function processTouch(s: Session): void {
   st.stats.cmd_touch++;
   if (i >= 0) {
     st.setExptime(i, exptime);
-    st.stats.byClass.touch_hits[st.cls[i]!]!++;
+    st.stats.touch_hits++;
     s.outString(R_TOUCHED);
   } else {
     st.stats.touch_misses++;
@@ -376,7 +382,7 @@ function processDelete(s: Session): void {
   const st = s.ctx.store;
   const i = st.get(s.line, ks, ke, false);
   if (i >= 0) {
-    st.stats.byClass.delete_hits[st.cls[i]!]!++;
+    st.stats.delete_hits++;
     st.remove(i);
     s.outString(R_DELETED);
   } else {
@@ -421,5 +427,29 @@ function processMemlimit(s: Session): void {
   else {
     s.ctx.store.setMemoryLimit(mb * 1024 * 1024);
     s.outString(R_OK);
+  }
+}
+
+function processStat(s: Session): void {
+  const ctx = s.ctx;
+  if (s.nt === 2) {
+    s.out.str(statsText(GENERAL_STATS, ctx.statsView()));
+    return;
+  }
+  if (s.tis(1, W.reset)) {
+    ctx.store.stats.reset();
+    s.out.put(R_RESET);
+  } else if (s.tis(1, W.detail)) {
+    if (s.nt < 4) s.out.put(R_DETAIL_USAGE);
+    // we keep no per-prefix stats: on and off are accepted and change nothing
+    else if (s.tis(2, W.on) || s.tis(2, W.off)) s.out.put(R_OK);
+    else if (s.tis(2, W.dump)) s.out.put(R_END);
+    else s.out.put(R_DETAIL_USAGE);
+  } else if (s.tis(1, W.settings)) {
+    s.out.str(statsText(SETTINGS_STATS, ctx.statsView()));
+  } else if (s.tis(1, W.items) || s.tis(1, W.slabs) || s.tis(1, W.sizes) || s.tis(1, W.conns) || s.tis(1, W.cachedump)) {
+    s.out.put(R_END); // we have no slab classes to report
+  } else {
+    s.out.put(R_ERROR);
   }
 }

@@ -88,8 +88,8 @@ export function doAddDelta(
   const v = parseU64(buf, at, at + nb);
   if (v < 0) return DELTA_NON_NUMERIC;
   const r = addDelta(v, u64Exact(buf, at, at + nb, v), d, dBig, incr);
-  if (incr) st.stats.byClass.incr_hits[st.cls[i]!]!++;
-  else st.stats.byClass.decr_hits[st.cls[i]!]!++;
+  if (incr) st.stats.incr_hits++;
+  else st.stats.decr_hits++;
   const digits = res.digits;
   let len: number;
   if (typeof r === "number") len = writeDecimal(digits, 0, r);

@@ -9,7 +9,7 @@
 import type { Session } from "./session.ts";
 import { base64Decode, base64Encode, base64Length } from "./base64.ts";
 import { parseI32 } from "./numbers.ts";
-import { IT_FETCHED, IT_KEY_BINARY, IT_STALE, IT_TOKEN_SENT, NO_MEMORY, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, NREAD_SET } from "../store/store.ts";
+import { IT_FETCHED, IT_KEY_BINARY, IT_STALE, IT_TOKEN_SENT, ITEM_HEADER, NO_MEMORY, NREAD_ADD, NREAD_APPEND, NREAD_CAS, NREAD_PREPEND, NREAD_REPLACE, NREAD_SET } from "../store/store.ts";
 import { writeData } from "./item_ops.ts";
 import {
   KEY_MAX_LENGTH,
@@ -158,9 +158,9 @@ export function processMget(s: Session): void {
     if (of.locked && !of.noUpdate) st.bump(i);
     if (ttlSet) {
       stats.cmd_touch++;
-      stats.byClass.touch_hits[st.cls[i]!]!++;
+      stats.touch_hits++;
     } else {
-      stats.byClass.get_hits[st.cls[i]!]!++;
+      stats.get_hits++;
       stats.cmd_get++;
     }
     return;
@@ -308,7 +308,7 @@ export function processMdelete(s: Session): void {
         st.iflags[i] = (st.iflags[i]! | IT_STALE) & ~IT_TOKEN_SENT;
         st.changed(i);
       } else {
-        st.stats.byClass.delete_hits[st.cls[i]!]!++;
+        st.stats.delete_hits++;
         st.remove(i);
       }
       skip = s.noreply;
@@ -360,7 +360,7 @@ export function processMe(s: Session): void {
     m.len = base64Encode(st.buf(i), st.base(i), st.base(i) + nkey, m.buf, m.len);
   } else m.bytes(st.buf(i), st.base(i), st.base(i) + nkey);
   const exp = st.exptime[i]!;
-  const ntotal = st.itemTotal(i);
+  const ntotal = ITEM_HEADER + nkey + 1 + (st.flags[i] === 0 ? 0 : 4) + st.nbytes[i]!;
   m.str(" exp=");
   m.int(exp === 0 ? -1 : (st.now - exp) | 0);
   m.str(" la=");

@@ -132,12 +132,6 @@ export class OutBuf {
     this.mLen = this.len;
   }
 
-  /** Whether replies were written after the last commit() (memcached's resp_has_stack). */
-  uncommitted(): boolean {
-    if (this.mChunk === this.chunk && this.mParts === this.parts.length) return this.len > this.mLen;
-    return this.parts.length > this.mParts || this.len > this.seg;
-  }
-
   /** Drop what was written after the last commit(). */
   truncate(): void {
     if (this.mChunk === this.chunk && this.mParts === this.parts.length) {

@@ -31,18 +31,9 @@ export const R_VERSION = ascii("VERSION ");
 export const R_RESET = ascii("RESET\r\n"); // stats reset
 export const R_DETAIL_USAGE = ascii("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
 export const R_SHUTDOWN = ascii("ERROR: shutdown not enabled\r\n"); // memcached without -A
-export const R_STATS_BAD_LINE = ascii("CLIENT_ERROR bad command line\r\n"); // stats cachedump without its two numbers
-export const R_ILLEGAL_SLAB = ascii("CLIENT_ERROR Illegal slab id\r\n"); // stats cachedump 64 and up
 export const R_MEMLIMIT_SMALL = ascii("MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
 export const R_MEMLIMIT_UNITS = ascii("MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
 export const R_OUT_OF_MEMORY = ascii("SERVER_ERROR out of memory\r\n"); // an incr/decr result that grew finds no memory
-
-// lru_crawler (proto_text.c's process_lru_crawler_command)
-export const R_BADCLASS = ascii("BADCLASS invalid class id\r\n");
-export const R_CRAWLER_DISABLED = ascii("CLIENT_ERROR lru crawler disabled\r\n");
-export const R_CRAWLER_START_FAILED = ascii("ERROR failed to start lru crawler thread\r\n"); // enable while it runs
-export const R_METADUMP_PIPELINED = ascii("ERROR cannot pipeline other commands before metadump\r\n"); // replies stacked before it
-export const R_CRAWLER_SLEEP = ascii("CLIENT_ERROR sleep must be one second or less\r\n");
 
 // the end of a data block (complete_nread_ascii) and a refused one
 export const R_TOO_LARGE = ascii("SERVER_ERROR object too large for cache\r\n");

@@ -4,7 +4,6 @@
 //                                                 ├─> S_NREAD   (set/ms: read nbytes into the new item)
 //                                                 └─> S_SWALLOW (refused set: skip its data block)
 //   S_NREAD / S_SWALLOW ── enough bytes ──> S_LINE
-//   S_DUMP    (lru_crawler metadump: input is held, not parsed) ── END written ──> S_LINE, then the held input
 //
 // A chunk is parsed where it lies; only an unfinished request line is copied (into `inBuf`), and
 // a data block is copied once, straight into the buffer the store keeps. Each token is a pair of
@@ -22,14 +21,11 @@ import { LineBuf } from "./meta_line.ts";
 import { completeNread } from "./storage.ts";
 import { OutBuf } from "./output.ts";
 import { NO_MEMORY } from "../store/store.ts";
-import { DUMP_END, metadumpStep } from "./dump.ts";
 
 export const S_LINE = 0;
 export const S_NREAD = 1;
 export const S_SWALLOW = 2;
 export const S_CLOSED = 3;
-/** Writing a metadump in steps (dumpStep); above S_CLOSED so the parse loop stops on it. */
-export const S_DUMP = 4;
 
 /** memcached's MAX_TOKENS: 23 tokens and the terminal one. */
 export const MAX_TOKENS = 24;
@@ -39,8 +35,6 @@ const LINE_LIMIT = 2048;
 const REQS_PER_EVENT = 20;
 /** memcached's read buffer: a request line must fit in it (multi-gets excepted). */
 const READ_BUFFER_SIZE = 16384;
-/** Slots a metadump step looks at: a few ms of work (some 150 KB of lines for short keys), so other clients wait little. */
-export const DUMP_SLOTS = 2048;
 
 const EMPTY = new Uint8Array(0);
 
@@ -91,11 +85,6 @@ export class Session {
   sbytes = 0;
   /** The sink asked us to wait (write returned false): the server pauses reading. */
   blocked = false;
-  /** The store's clock when this connection last sent something (memcached's last_cmd_time). */
-  lastCmd = 0;
-  // S_DUMP: the next slot to dump and the classes asked for (null = all)
-  private dumpAt = 0;
-  private dumpWant: Uint8Array | null = null;
 
   // Per-request working state, kept here so that a request allocates nothing: the meta flags
   // of the request (preparse), its reply line while it is built, an incr/decr result.
@@ -112,20 +101,12 @@ export class Session {
   /** Feed bytes from the socket. `chunk` is borrowed: whatever must outlive the call is copied. */
   data(chunk: Uint8Array): void {
     if (this.state === S_CLOSED) return;
-    const st = this.ctx.store;
-    st.tick(this.ctx.unixTime());
-    this.lastCmd = st.now;
-    st.stats.bytes_read += chunk.length;
-    if (this.state === S_DUMP) this.keep(chunk, 0, chunk.length);
-    else this.parse(chunk);
-  }
-
-  /** Run the requests in `chunk`, then send what memcached would have sent by now. */
-  private parse(chunk: Uint8Array): void {
+    this.ctx.store.tick(this.ctx.unixTime());
+    this.ctx.store.stats.bytes_read += chunk.length;
     this.nreqs = REQS_PER_EVENT;
     const n = chunk.length;
     let p = 0;
-    while (p < n && this.state < S_CLOSED) {
+    while (p < n && this.state !== S_CLOSED) {
       if (this.state === S_NREAD) {
         const k = Math.min(n - p, this.rend - this.rpos);
         const d = this.rbuf;
@@ -163,56 +144,9 @@ export class Session {
       }
     }
     if (this.state === S_CLOSED) return;
-    if (this.state === S_DUMP && p < n) this.keep(chunk, p, n); // what follows waits for the END
     // memcached sends stacked replies when it needs another request line, not while it waits
     // for the rest of a data block
-    this.send(this.state === S_LINE || this.state === S_DUMP);
-  }
-
-  /**
-   * lru_crawler metadump: write the first step of lines; a store too big for one step leaves the
-   * session in S_DUMP, and whoever drives it (the server) calls dumpStep() until it is done.
-   */
-  startDump(classes: Uint8Array | null): void {
-    this.dumpAt = 0;
-    this.dumpWant = classes;
-    this.state = S_DUMP;
-    this.dumpStep();
-  }
-
-  /**
-   * One step of the metadump in progress: DUMP_SLOTS slots' lines, and after the last slot the
-   * END, then the input held meanwhile is run. Returns whether the dump goes on.
-   */
-  dumpStep(): boolean {
-    if (this.state !== S_DUMP) return false;
-    const st = this.ctx.store;
-    st.tick(this.ctx.unixTime());
-    this.dumpAt = metadumpStep(st, this.out, this.dumpAt, DUMP_SLOTS, this.dumpWant);
-    if (this.dumpAt >= 0) {
-      this.send(true);
-      return true;
-    }
-    this.out.put(DUMP_END);
-    this.state = S_LINE;
-    this.dumpWant = null;
-    const held = this.inLen;
-    if (held > 0) {
-      // an unfinished line among it is kept again by parse()
-      const rest = this.inBuf.slice(0, held);
-      this.inLen = 0;
-      this.parse(rest);
-    } else this.send(true);
-    return this.state === S_DUMP;
-  }
-
-  /** memcached's state_text() for this connection while another one asks (`stats conns`). */
-  stateName(): string {
-    if (this.state === S_NREAD) return "conn_nread";
-    if (this.state === S_SWALLOW) return "conn_swallow";
-    if (this.state === S_DUMP) return "conn_watch"; // memcached hands a metadump's connection to its crawler
-    if (this.state === S_CLOSED) return "conn_closing";
-    return "conn_read";
+    this.send(this.state === S_LINE);
   }
 
   /** The peer closed its side: memcached drops the replies it had stacked and closes. */

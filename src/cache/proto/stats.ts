@@ -5,7 +5,6 @@
 // rebalancing, libevent, worker logs) are printed with their idle values.
 
 import type { CacheStats } from "../store/stats.ts";
-import type { CrawlerSettings } from "./stats_cmd.ts";
 
 /** What `stats` needs besides the counters. */
 export interface StatsView {
@@ -26,13 +25,6 @@ export interface StatsView {
   readonly itemSizeMax: number;
   readonly chunkMax: number;
   readonly crawlerRunning: boolean;
-  readonly crawler: CrawlerSettings;
-  /** Pages moved to another class (arena.ts). */
-  readonly slabsMoved: number;
-  /** `stats sizes_enable` is on. */
-  readonly trackSizes: boolean;
-  /** flush_all's deadline (memcached's settings.oldest_live), 0 when none. */
-  readonly oldestLive: number;
 }
 
 type Row = readonly [string, (v: StatsView) => string | number];
@@ -104,9 +96,9 @@ export const GENERAL_STATS: readonly Row[] = [
   ["slab_reassign_busy_items", zero],
   ["slab_reassign_busy_deletes", zero],
   ["slab_reassign_running", zero],
-  ["slabs_moved", (v) => v.slabsMoved],
+  ["slabs_moved", zero],
   ["lru_crawler_running", (v) => (v.crawlerRunning ? 1 : 0)],
-  ["lru_crawler_starts", (v) => v.stats.lru_crawler_starts],
+  ["lru_crawler_starts", () => 1],
   ["lru_maintainer_juggles", zero],
   ["malloc_fails", zero],
   ["log_worker_dropped", zero],
@@ -143,7 +135,7 @@ export const SETTINGS_STATS: readonly Row[] = [
   ["udpport", () => 0],
   ["inter", (v) => v.listenAddr],
   ["verbosity", (v) => v.verbosity],
-  ["oldest", (v) => v.oldestLive],
+  ["oldest", () => 0],
   ["evictions", () => "on"],
   ["domain_socket", () => "NULL"],
   ["umask", () => 700],
@@ -168,12 +160,12 @@ export const SETTINGS_STATS: readonly Row[] = [
   ["slab_automove_ratio", () => "0.80"],
   ["slab_automove_window", () => 30],
   ["slab_chunk_max", (v) => v.chunkMax],
-  ["lru_crawler", (v) => (v.crawler.enabled ? "yes" : "no")],
-  ["lru_crawler_sleep", (v) => v.crawler.sleep],
-  ["lru_crawler_tocrawl", (v) => v.crawler.tocrawl],
+  ["lru_crawler", () => "yes"],
+  ["lru_crawler_sleep", () => 100],
+  ["lru_crawler_tocrawl", () => 0],
   ["tail_repair_time", () => 0],
   ["flush_enabled", () => "yes"],
-  ["dump_enabled", () => "yes"],
+  ["dump_enabled", () => "no"],
   ["hash_algorithm", () => "murmur2"],
   ["lru_maintainer_thread", () => "no"],
   ["lru_segmented", () => "no"],
@@ -187,7 +179,7 @@ export const SETTINGS_STATS: readonly Row[] = [
   ["watcher_logbuf_size", () => 262144],
   ["worker_logbuf_size", () => 65536],
   ["read_buf_mem_limit", () => 0],
-  ["track_sizes", (v) => (v.trackSizes ? "yes" : "no")],
+  ["track_sizes", () => "no"],
   ["inline_ascii_response", () => "no"],
   ["ext_item_size", () => 512],
   ["ext_item_age", () => 4294967295],

@@ -91,7 +91,7 @@ export function refuse(st: CacheStore, kb: Uint8Array, ks: number, ke: number, n
 /** The data block is in: check its "\r\n", store it, reply (memcached's complete_nread_ascii). */
 export function completeNread(s: Session): void {
   const st = s.ctx.store;
-  st.stats.byClass.cmd_set[st.classOfLoc(s.rloc)]!++;
+  st.stats.cmd_set++;
   const d = s.rbuf;
   const end = s.rend;
   const mset = s.msetRes;

@@ -30,14 +30,9 @@ function classSizes(): number[] {
   return sizes;
 }
 
-/** Chunk size of each class, smallest first (the same for every arena). */
-export const CLASS_SIZES: readonly number[] = classSizes();
-/** Classes with chunks; class NCLASSES is the one of items with a buffer of their own. */
-export const NCLASSES = CLASS_SIZES.length;
-
 export class Arena {
-  readonly sizes = CLASS_SIZES;
-  readonly nclasses = NCLASSES;
+  readonly sizes = classSizes();
+  readonly nclasses = this.sizes.length;
   readonly perPage = this.sizes.map((s) => Math.floor(PAGE / s));
   limit: number;
   /** Bytes taken: whole pages plus the own buffers of large items. */
@@ -106,12 +101,6 @@ export class Arena {
     }
     this.setOwner(loc, RESERVED);
     return loc;
-  }
-
-  /** Chunks of class `c` that hold nothing: its free list and the uncarved rest of the page being carved. */
-  freeChunks(c: number): number {
-    const p = this.bumpPage[c]!;
-    return this.free[c]!.length + (p < 0 ? 0 : this.perPage[c]! - this.bumpNext[c]!);
   }
 
   /** Give class `c` a new page if the limit allows; false when it does not. */

@@ -55,8 +55,6 @@ export class CacheStore extends ItemTable implements JournalTarget {
   readonly chunkMax: number;
   /** cas of the item the last storeItem stored (memcached's c->cas). */
   lastCas = 0;
-  /** `stats sizes_enable`: items with a cas from this one on are counted by size; -1 = off. */
-  sizesCasMin = -1;
 
   constructor(opts: StoreOptions) {
     super(opts.memoryLimit, opts.unixNow);
@@ -71,11 +69,6 @@ export class CacheStore extends ItemTable implements JournalTarget {
   /** Whether an item of this key length, flags and nbytes fits memcached's item size limit. */
   sizeOk(nkey: number, flags: number, nbytes: number): boolean {
     return ITEM_HEADER + nkey + 1 + (flags === 0 ? 0 : 4) + nbytes <= this.itemSizeMax;
-  }
-
-  /** memcached's ITEM_ntotal of slot `i`: the size memcached would give the item (`me`, metadump, `stats sizes`). */
-  itemTotal(i: number): number {
-    return ITEM_HEADER + this.nkey[i]! + 1 + (this.flags[i] === 0 ? 0 : 4) + this.nbytes[i]!;
   }
 
   /** Whether an item of this size could be held at all under the memory limit. */
@@ -99,36 +92,19 @@ export class CacheStore extends ItemTable implements JournalTarget {
     const a = this.arena;
     const c = a.classOf(need);
     if (c < 0) {
-      if (need > a.limit || !this.freeMemory(need)) {
-        this.stats.byClass.outofmemory[a.nclasses]!++;
-        return NO_MEMORY;
-      }
+      if (need > a.limit || !this.freeMemory(need)) return NO_MEMORY;
       return a.allocBig(need);
     }
     for (;;) {
       const loc = a.allocChunk(c);
       if (loc !== NO_MEMORY) return loc;
       if (a.growClass(c)) continue;
-      // memcached's direct_reclaims: this request had to free memory itself
-      this.stats.byClass.direct_reclaims[c]!++;
       if (this.evictTail(c)) continue;
       if (this.stealPage(c)) continue;
       // large items hold memory a page could use
       if (this.evictTail(a.nclasses)) continue;
-      this.stats.byClass.outofmemory[c]!++;
       return NO_MEMORY;
     }
-  }
-
-  /** The class of the memory at `loc` from alloc() (arena.nclasses for a buffer of its own). */
-  classOfLoc(loc: number): number {
-    return loc >= 0 ? this.arena.pageClass[Math.floor(loc / PAGE)]! : this.arena.nclasses;
-  }
-
-  /** `stats reset`: the counters, and the page moves memcached counts in slabs_moved. */
-  resetStats(): void {
-    this.stats.reset();
-    this.arena.slabsMoved = 0;
   }
 
   /** Give back memory from alloc() that was not linked. */
@@ -144,20 +120,14 @@ export class CacheStore extends ItemTable implements JournalTarget {
     return true;
   }
 
-  /** Evict or reclaim slot `t`, counted in its class as memcached's lru_pull_tail counts. */
   private evictOne(t: number): void {
-    const by = this.stats.byClass;
-    const c = this.cls[t]!;
-    const fetched = (this.iflags[t]! & IT_FETCHED) !== 0;
     if (this.isDead(t)) {
-      by.reclaimed[c]!++;
-      if (!fetched) by.expired_unfetched[c]!++;
+      this.stats.reclaimed++;
+      if ((this.iflags[t]! & IT_FETCHED) === 0) this.stats.expired_unfetched++;
     } else {
-      by.evicted[c]!++;
-      by.evicted_time[c] = this.now - this.time[t]!;
-      if (this.exptime[t] !== 0) by.evicted_nonzero[c]!++;
-      if (!fetched) by.evicted_unfetched[c]!++;
-      else by.evicted_active[c]!++;
+      this.stats.evictions++;
+      if ((this.iflags[t]! & IT_FETCHED) === 0) this.stats.evicted_unfetched++;
+      else this.stats.evicted_active++;
     }
     this.unlink(t);
   }
@@ -244,15 +214,15 @@ export class CacheStore extends ItemTable implements JournalTarget {
           break;
         case NREAD_CAS:
           if (casRes === 1) {
-            this.stats.byClass.cas_hits[this.cls[old]!]!++;
+            this.stats.cas_hits++;
             doStore = true;
           } else if (casRes === 2) {
             exptime = this.exptime[old]!;
             bits |= IT_STALE | (this.iflags[old]! & IT_TOKEN_SENT);
-            this.stats.byClass.cas_hits[this.cls[old]!]!++;
+            this.stats.cas_hits++;
             doStore = true;
           } else {
-            this.stats.byClass.cas_badval[this.cls[old]!]!++;
+            this.stats.cas_badval++;
             result = EXISTS;
           }
           break;

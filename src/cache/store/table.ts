@@ -66,7 +66,7 @@ export class ItemTable {
   cas = new Float64Array(0);
   iflags = new Uint8Array(0);
   /** Size class of each item (arena.nclasses for an item with a buffer of its own). */
-  cls = new Uint8Array(0);
+  private cls = new Uint8Array(0);
   /** Hash of each slot's key (murmur2, unsigned). */
   protected hv = new Uint32Array(0);
   private hnext = new Int32Array(0);
@@ -78,9 +78,6 @@ export class ItemTable {
   private readonly heads: Int32Array;
   /** The LRU tail of each class: what eviction takes first. */
   protected readonly tails: Int32Array;
-  /** Items and their key + value bytes per class (memcached's sizes[] and sizes_bytes[], for `stats items`). */
-  readonly classItems: Int32Array;
-  readonly classBytes: Float64Array;
   /** Next slot the crawler looks at. */
   private crawlAt = 0;
 
@@ -89,8 +86,6 @@ export class ItemTable {
     this.processStarted = unixNow - UPDATE_INTERVAL - 2;
     this.heads = new Int32Array(this.arena.nclasses + 1).fill(-1);
     this.tails = new Int32Array(this.arena.nclasses + 1).fill(-1);
-    this.classItems = new Int32Array(this.arena.nclasses + 1);
-    this.classBytes = new Float64Array(this.arena.nclasses + 1);
     this.tick(unixNow);
     this.grow(1024);
     this.buckets = new Int32Array(1024).fill(-1);
@@ -289,12 +284,8 @@ export class ItemTable {
     }
     this.lruRemove(i);
     this.arena.release(this.loc[i]!);
-    const n = this.nkey[i]! + this.nbytes[i]!;
-    this.itemBytes -= n;
+    this.itemBytes -= this.nkey[i]! + this.nbytes[i]!;
     this.count--;
-    const c = this.cls[i]!;
-    this.classItems[c]!--;
-    this.classBytes[c]! -= n;
     this.nbytes[i] = 0;
     this.hnext[i] = this.freeHead;
     this.freeHead = i;
@@ -318,11 +309,8 @@ export class ItemTable {
     this.cas[i] = ++this.casId;
     this.iflags[i] = bits;
     this.hv[i] = h;
-    const c0 = this.arena.classOf(nkey + nbytes);
-    const c = c0 < 0 ? this.arena.nclasses : c0;
-    this.cls[i] = c;
-    this.classItems[c]!++;
-    this.classBytes[c]! += nkey + nbytes;
+    const c = this.arena.classOf(nkey + nbytes);
+    this.cls[i] = c < 0 ? this.arena.nclasses : c;
     this.arena.setOwner(loc, i);
     const at = h & this.mask;
     this.hnext[i] = this.buckets[at]!;
@@ -344,9 +332,6 @@ export class ItemTable {
     this.lruRemove(i);
     this.arena.release(this.loc[i]!);
     this.itemBytes += nbytes - this.nbytes[i]!;
-    const old = this.cls[i]!;
-    this.classItems[old]!--;
-    this.classBytes[old]! -= nkey + this.nbytes[i]!;
     this.loc[i] = loc;
     this.nbytes[i] = nbytes;
     this.flags[i] = flags;
@@ -354,11 +339,8 @@ export class ItemTable {
     this.time[i] = this.now;
     this.cas[i] = ++this.casId;
     this.iflags[i] = bits;
-    const c0 = this.arena.classOf(nkey + nbytes);
-    const c = c0 < 0 ? this.arena.nclasses : c0;
-    this.cls[i] = c;
-    this.classItems[c]!++;
-    this.classBytes[c]! += nkey + nbytes;
+    const c = this.arena.classOf(nkey + nbytes);
+    this.cls[i] = c < 0 ? this.arena.nclasses : c;
     this.arena.setOwner(loc, i);
     this.lruPush(i);
     this.stats.total_items++;
@@ -367,26 +349,6 @@ export class ItemTable {
   /** Call `fn` with every slot that holds an item (it may unlink that slot). */
   forEachSlot(fn: (i: number) => void): void {
     for (let i = 0; i < this.cap; i++) if (this.nbytes[i] !== 0) fn(i);
-  }
-
-  /** Slots there are (used or free): a walk by slot index stops here. */
-  get slotCount(): number {
-    return this.cap;
-  }
-
-  /** The most recent item of class `c`'s LRU, or -1; lruNext() walks toward the tail. */
-  lruHead(c: number): number {
-    return this.heads[c]!;
-  }
-
-  lruNext(i: number): number {
-    return this.next[i]!;
-  }
-
-  /** Seconds since the LRU tail of class `c` was last bumped (memcached's `age`); 0 when empty. */
-  tailAge(c: number): number {
-    const t = this.tails[c]!;
-    return t < 0 ? 0 : this.now - this.time[t]!;
   }
 
   /** The key bytes of slot `i` (a view, valid until the store changes). */
@@ -415,17 +377,14 @@ export class ItemTable {
    */
   crawl(max: number): number {
     let n = 0;
-    if (this.crawlAt === 0) this.stats.lru_crawler_starts++;
     const end = Math.min(this.cap, this.crawlAt + max);
-    const by = this.stats.byClass;
     for (let i = this.crawlAt; i < end; i++) {
       if (this.nbytes[i] === 0) continue;
-      const c = this.cls[i]!;
-      by.crawler_items_checked[c]!++;
+      this.stats.crawler_items_checked++;
       if (this.isDead(i)) {
-        if ((this.iflags[i]! & IT_FETCHED) === 0) by.expired_unfetched[c]!++;
+        if ((this.iflags[i]! & IT_FETCHED) === 0) this.stats.expired_unfetched++;
         this.unlink(i);
-        by.crawler_reclaimed[c]!++;
+        this.stats.crawler_reclaimed++;
         n++;
       }
     }
